@@ -1,0 +1,40 @@
+"""Base class of the package's functional models (keras-hub style functional subclasses)."""
+
+import keras
+
+
+class KeyedFunctionalModel(keras.Model):
+    """A functional model whose inputs form a dict.
+
+    Subclasses build their graph in `__init__` and finish with `_init_functional`. Calling
+    the model with a dict that lacks an input raises an error naming it; extra keys are
+    ignored, so that one dict of inputs can feed several models.
+    """
+
+    def _init_functional(self, inputs, outputs, name, dtype, kwargs):
+        super().__init__(inputs=inputs, outputs=outputs, name=name, dtype=dtype, **kwargs)
+        self.input_keys = tuple(inputs)
+
+    def call(self, inputs, training=None, mask=None):
+        if isinstance(inputs, dict):
+            missing = [key for key in self.input_keys if key not in inputs]
+            if missing:
+                raise ValueError(
+                    f"{type(self).__name__} inputs miss {missing}; expected the keys "
+                    f"{list(self.input_keys)}, got {list(inputs)}."
+                )
+            inputs = {key: inputs[key] for key in self.input_keys}
+        return super().call(inputs, training=training, mask=mask)
+
+    def get_config(self):
+        # Only the constructor's arguments: `from_config` rebuilds the graph in `__init__`.
+        return base_config(self)
+
+
+def base_config(model):
+    """The config entries that every model of the package shares."""
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "dtype": keras.saving.serialize_keras_object(model.dtype_policy),
+    }

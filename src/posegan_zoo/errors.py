@@ -1,0 +1,25 @@
+"""Typed errors raised by posegan_zoo.
+
+Every error names the argument, field or file at fault and what was expected, so
+that a user can fix the input without reading the package's source.
+"""
+
+
+class PoseGanZooError(Exception):
+    """Base class of every error raised on purpose by posegan_zoo."""
+
+
+class InvalidPoseError(PoseGanZooError, ValueError):
+    """A pose (joint array, visibility flags) has the wrong shape or values."""
+
+
+class InvalidImageError(PoseGanZooError, ValueError):
+    """An image has the wrong shape, size or value range."""
+
+
+class InvalidConfigError(PoseGanZooError, ValueError):
+    """A model constructor argument is out of range or inconsistent."""
+
+
+class CheckpointError(PoseGanZooError, ValueError):
+    """A weights file is not what the loader expected (layout, layer count, shapes)."""

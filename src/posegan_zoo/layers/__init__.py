@@ -1,0 +1,6 @@
+"""Small registered layers shared by the models."""
+
+from posegan_zoo.layers.resampling import RESAMPLING_MODES, LayerWarp, Upsample2x
+from posegan_zoo.layers.unet import UNet
+
+__all__ = ["RESAMPLING_MODES", "LayerWarp", "UNet", "Upsample2x"]

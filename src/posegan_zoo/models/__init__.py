@@ -1,0 +1,23 @@
+"""Model families of the zoo. Each family lives in its own sub-package."""
+
+from posegan_zoo.models.posewarp import (
+    BackgroundSynthesis,
+    ForegroundSynthesis,
+    PoseDiscriminator,
+    PoseWarpGenerator,
+    SourceSegmentation,
+    SpatialTransformer,
+    UNetBaseline,
+    posewarp_inputs,
+)
+
+__all__ = [
+    "BackgroundSynthesis",
+    "ForegroundSynthesis",
+    "PoseDiscriminator",
+    "PoseWarpGenerator",
+    "SourceSegmentation",
+    "SpatialTransformer",
+    "UNetBaseline",
+    "posewarp_inputs",
+]

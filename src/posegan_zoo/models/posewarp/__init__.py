@@ -1,0 +1,27 @@
+"""PoseWarp (Balakrishnan et al., CVPR 2018): the four modules, the generator, the pose
+discriminator, the UNet baseline, and the converter for the authors' checkpoints."""
+
+from posegan_zoo.models.posewarp.discriminator import PoseDiscriminator
+from posegan_zoo.models.posewarp.generator import (
+    GENERATOR_INPUTS,
+    INTERMEDIATES,
+    PoseWarpGenerator,
+)
+from posegan_zoo.models.posewarp.inputs import posewarp_inputs
+from posegan_zoo.models.posewarp.source_segmentation import SourceSegmentation
+from posegan_zoo.models.posewarp.spatial_transformer import SpatialTransformer
+from posegan_zoo.models.posewarp.synthesis import BackgroundSynthesis, ForegroundSynthesis
+from posegan_zoo.models.posewarp.unet_baseline import UNetBaseline
+
+__all__ = [
+    "GENERATOR_INPUTS",
+    "INTERMEDIATES",
+    "BackgroundSynthesis",
+    "ForegroundSynthesis",
+    "PoseDiscriminator",
+    "PoseWarpGenerator",
+    "SourceSegmentation",
+    "SpatialTransformer",
+    "UNetBaseline",
+    "posewarp_inputs",
+]

@@ -1,0 +1,47 @@
+"""Pose geometry for the 14-joint MPII-style layout.
+
+Everything here is vectorized numpy and accepts batched poses (leading batch axes).
+"""
+
+from posegan_zoo.pose.crop import (
+    OBJECT_SCALE_FACTOR,
+    centre_and_scale,
+    crop_matrix,
+    person_scale,
+    warp_image,
+)
+from posegan_zoo.pose.heatmaps import DEFAULT_DOWNSAMPLE, DEFAULT_SIGMA, joint_heatmaps
+from posegan_zoo.pose.limbs import limb_axes, limb_masks, limb_transforms, mask_log_prior
+from posegan_zoo.pose.pose import Pose
+from posegan_zoo.pose.skeleton import (
+    BONES,
+    FLIP_PERMUTATION,
+    JOINT_NAMES,
+    LIMB_NAMES,
+    LIMBS,
+    NUM_JOINTS,
+    NUM_LIMBS,
+)
+
+__all__ = [
+    "BONES",
+    "DEFAULT_DOWNSAMPLE",
+    "DEFAULT_SIGMA",
+    "FLIP_PERMUTATION",
+    "JOINT_NAMES",
+    "LIMBS",
+    "LIMB_NAMES",
+    "NUM_JOINTS",
+    "NUM_LIMBS",
+    "OBJECT_SCALE_FACTOR",
+    "Pose",
+    "centre_and_scale",
+    "crop_matrix",
+    "joint_heatmaps",
+    "limb_axes",
+    "limb_masks",
+    "limb_transforms",
+    "mask_log_prior",
+    "person_scale",
+    "warp_image",
+]
