@@ -59,6 +59,11 @@ def limb_masks(pose, image_size):
     >>> masks.shape, round(float(masks.max()), 3)
     ((64, 64, 10), 1.0)
     """
+    return np.exp(_log_limb_masks(pose, image_size))
+
+
+def _log_limb_masks(pose, image_size):
+    """The log of `limb_masks` (-inf for missing limbs), `(..., H, W, 10)` float32."""
     height, width = as_image_size(image_size)
     start, end, valid = limb_axes(pose)
     centre = (start + end) / 2.0
@@ -90,7 +95,7 @@ def limb_masks(pose, image_size):
     offset = -np.log(np.exp(peak.astype(np.float64)) + _PEAK_EPSILON)
     offset = np.where(valid, offset, -np.inf).astype(np.float32)
     exponent += offset[..., None, None, :]
-    return np.exp(exponent, out=exponent)
+    return exponent
 
 
 def mask_log_prior(pose, image_size):
@@ -107,9 +112,10 @@ def mask_log_prior(pose, image_size):
     >>> prior.shape, float(prior[..., 0].max()), float(prior[..., 1:].max()) < -23
     ((32, 32, 11), 0.0, True)
     """
-    masks = limb_masks(pose, image_size)
-    background = 1.0 - masks.max(axis=-1, keepdims=True)
-    stacked = np.concatenate([background, masks], axis=-1)
+    log_masks = _log_limb_masks(pose, image_size)
+    # 1 - max(mask) via expm1 keeps its precision where a mask is close to 1.
+    background = -np.expm1(log_masks.max(axis=-1, keepdims=True))
+    stacked = np.concatenate([background, np.exp(log_masks)], axis=-1)
     stacked += np.float32(PRIOR_EPSILON)
     return np.log(stacked, out=stacked)
 
