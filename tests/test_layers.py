@@ -1,0 +1,70 @@
+"""The registered layers: 2x upsampling in both arithmetics, the UNet block."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from model_checks import assert_config_round_trip, assert_saved_model_round_trip
+from reference_impl import upsample_reference
+
+from posegan_zoo.layers import LayerWarp, UNet, Upsample2x
+
+
+def test_standard_upsampling_is_half_pixel_bilinear():
+    x = np.random.default_rng(0).random((2, 5, 7, 3)).astype("float32")
+    expected = tf.image.resize(x, (10, 14), method="bilinear")
+    np.testing.assert_allclose(Upsample2x("standard")(x), expected, atol=1e-6)
+
+
+def test_reference_upsampling_matches_the_gather_sampler():
+    x = np.random.default_rng(1).normal(size=(2, 4, 6, 5)).astype("float32")
+    np.testing.assert_allclose(Upsample2x("reference")(x), upsample_reference(x), atol=1e-6)
+
+
+def test_reference_upsampling_copies_even_pixels_and_reflects_at_the_edge():
+    x = np.arange(12, dtype="float32").reshape(1, 3, 4, 1)
+    up = np.asarray(Upsample2x("reference")(x))[0, :, :, 0]
+    np.testing.assert_array_equal(up[::2, ::2], x[0, :, :, 0])
+    # The last column averages the last input column with its reflection (column 2).
+    np.testing.assert_allclose(up[0, 7], (x[0, 0, 3, 0] + x[0, 0, 2, 0]) / 2)
+
+
+@pytest.mark.parametrize("layer", [Upsample2x("reference"), LayerWarp("reference")])
+def test_layer_config_round_trip(layer):
+    clone = type(layer).from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    assert clone.resampling == "reference"
+
+
+def test_bad_resampling_mode_is_named():
+    with pytest.raises(ValueError, match="resampling"):
+        Upsample2x("nearest")
+
+
+def test_unet_shapes_and_round_trip(tmp_path):
+    unet = UNet(
+        (64, 32),
+        5,
+        7,
+        [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+        [6, 5, 4, 3, 2],
+        resampling="reference",
+    )
+    rng = np.random.default_rng(2)
+    inputs = {
+        "image": rng.random((2, 64, 32, 5), dtype="float32"),
+        "pose": rng.random((2, 32, 16, 7), dtype="float32"),
+    }
+    assert tuple(unet(inputs).shape) == (2, 64, 32, 2)
+    assert [conv.filters for conv in unet.convs] == [*range(3, 14), 6, 5, 4, 3, 2]
+    assert_config_round_trip(unet)
+    restored = assert_saved_model_round_trip(unet, inputs, str(tmp_path))
+    assert isinstance(restored.upsamplers[0], Upsample2x)
+    assert restored.upsamplers[0].resampling == "reference"
+
+
+def test_unet_leaky_relu_slope_is_0_2():
+    unet = UNet(32, 1, 1, [1] * 11, [1] * 5)
+    assert unet.convs[0].activation(keras.ops.convert_to_tensor([-1.0])).numpy()[0] == (
+        pytest.approx(-0.2)
+    )
