@@ -17,18 +17,23 @@ class KeyedFunctionalModel(keras.Model):
 
     def call(self, inputs, training=None, mask=None):
         if isinstance(inputs, dict):
-            missing = [key for key in self.input_keys if key not in inputs]
-            if missing:
-                raise ValueError(
-                    f"{type(self).__name__} inputs miss {missing}; expected the keys "
-                    f"{list(self.input_keys)}, got {list(inputs)}."
-                )
-            inputs = {key: inputs[key] for key in self.input_keys}
+            inputs = select_inputs(self, inputs, self.input_keys)
         return super().call(inputs, training=training, mask=mask)
 
     def get_config(self):
         # Only the constructor's arguments: `from_config` rebuilds the graph in `__init__`.
         return base_config(self)
+
+
+def select_inputs(model, inputs, keys):
+    """`inputs` restricted to `keys`; a missing key raises an error that names it."""
+    missing = [key for key in keys if key not in inputs]
+    if missing:
+        raise ValueError(
+            f"{type(model).__name__} inputs miss {missing}; expected the keys {list(keys)}, "
+            f"got {list(inputs)}."
+        )
+    return {key: inputs[key] for key in keys}
 
 
 def base_config(model):

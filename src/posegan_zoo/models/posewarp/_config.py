@@ -4,8 +4,6 @@ import keras
 
 from posegan_zoo.pose import NUM_JOINTS, NUM_LIMBS
 
-__all__ = ["NUM_JOINTS", "NUM_LAYERS"]
-
 NUM_LAYERS = NUM_LIMBS + 1  # background + one layer per limb
 # Paper widths of the PoseWarp modules' UNets.
 MODULE_ENCODER_WIDTHS = (64, 64) + (128,) * 9

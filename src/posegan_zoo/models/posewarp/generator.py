@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from posegan_zoo._functional import base_config
+from posegan_zoo._functional import base_config, select_inputs
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.layers import RESAMPLING_MODES
 from posegan_zoo.layers.unet import SIZE_MULTIPLE
@@ -120,11 +120,7 @@ class PoseWarpGenerator(keras.Model):
         )
 
     def call(self, inputs, return_intermediates=False):
-        missing = [key for key in GENERATOR_INPUTS if key not in inputs]
-        if missing:
-            raise ValueError(
-                f"PoseWarpGenerator inputs miss {missing}; expected keys {list(GENERATOR_INPUTS)}."
-            )
+        inputs = select_inputs(self, inputs, GENERATOR_INPUTS)
         source = inputs["source_image"]
         masks = self.source_segmentation(
             {"image": source, "pose": inputs["source_pose"], "mask_prior": inputs["mask_prior"]}

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from posegan_zoo.errors import InvalidImageError
+from posegan_zoo.errors import InvalidImageError, InvalidPoseError
 from posegan_zoo.pose import (
     DEFAULT_DOWNSAMPLE,
     DEFAULT_SIGMA,
@@ -59,7 +59,7 @@ def _batched(pose, batch, name):
             np.broadcast_to(pose.visible, (batch, *pose.visible.shape)),
         )
     if pose.batch_shape != (batch,):
-        raise InvalidImageError(
+        raise InvalidPoseError(
             f"`{name}` has batch shape {pose.batch_shape} but the image batch holds {batch}."
         )
     return pose

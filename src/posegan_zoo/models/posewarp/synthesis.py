@@ -8,11 +8,11 @@ from posegan_zoo.layers import UNet
 from posegan_zoo.layers.unet import SIZE_MULTIPLE
 from posegan_zoo.models.posewarp._config import (
     MODULE_ENCODER_WIDTHS,
-    NUM_JOINTS,
     NUM_LAYERS,
     SYNTHESIS_DECODER_WIDTHS,
     pose_input,
 )
+from posegan_zoo.pose import NUM_JOINTS
 
 
 class _SynthesisBase(KeyedFunctionalModel):

@@ -6,7 +6,8 @@ from posegan_zoo._functional import KeyedFunctionalModel
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.layers import UNet
 from posegan_zoo.layers.unet import SIZE_MULTIPLE
-from posegan_zoo.models.posewarp._config import NUM_JOINTS, pose_input
+from posegan_zoo.models.posewarp._config import pose_input
+from posegan_zoo.pose import NUM_JOINTS
 
 BASELINE_ENCODER_WIDTHS = (64,) + (128,) * 3 + (256,) * 7
 BASELINE_DECODER_WIDTHS = (256, 256, 256, 128, 64)
