@@ -21,9 +21,9 @@ from PIL import Image, ImageDraw
 from posegan_zoo.models import PoseWarpGenerator, SpatialTransformer, posewarp_inputs
 from posegan_zoo.pose import (
     BONES,
-    OBJECT_SCALE_FACTOR,
     Pose,
     centre_and_scale,
+    crop_scale,
     person_scale,
 )
 
@@ -42,7 +42,7 @@ def load_frame(data_dir, video, frame):
 def crop_pair(source, target, size):
     """The paper's pair crop: common centre and scale, so the background lines up."""
     (src_image, src_pose, src_centre), (tgt_image, tgt_pose, tgt_centre) = source, target
-    scale = OBJECT_SCALE_FACTOR / max(person_scale(src_pose), person_scale(tgt_pose))
+    scale = crop_scale([person_scale(src_pose), person_scale(tgt_pose)], size)
     centre = (src_centre + tgt_centre) / 2
     src = centre_and_scale(src_image, src_pose, centre, scale, size)
     tgt = centre_and_scale(tgt_image, tgt_pose, centre, scale, size)

@@ -7,6 +7,7 @@ from posegan_zoo.pose.crop import (
     OBJECT_SCALE_FACTOR,
     centre_and_scale,
     crop_matrix,
+    crop_scale,
     person_scale,
     warp_image,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "Pose",
     "centre_and_scale",
     "crop_matrix",
+    "crop_scale",
     "joint_heatmaps",
     "limb_axes",
     "limb_masks",

@@ -9,8 +9,10 @@ from posegan_zoo.pose.pose import Pose
 
 # A person whose scale is 1 is 200 pixels tall (the MPII convention).
 PERSON_SCALE_PIXELS = 200.0
-# The paper scales each frame pair by OBJECT_SCALE_FACTOR / (largest person scale).
+# The paper scales each frame pair by OBJECT_SCALE_FACTOR / (largest person scale) for its
+# 256-pixel crops; other crop sizes scale the factor with them.
 OBJECT_SCALE_FACTOR = 1.14
+PAPER_CROP_SIZE = 256
 
 _HEAD, _HIPS = 0, (8, 11)
 _CALVES = ((9, 10), (12, 13))
@@ -53,6 +55,26 @@ def person_scale(pose):
         np.where(upper_ok, 2.5 * upper, 0.0), np.where(calf_count > 0, 5.0 * calf, 0.0)
     )
     return size / PERSON_SCALE_PIXELS
+
+
+def crop_scale(person_scales, output_size, factor=OBJECT_SCALE_FACTOR):
+    """The paper's zoom for a crop that must hold people of the given `person_scale`s.
+
+    It is `factor / max(person_scales)` for a 256-pixel crop, and proportionally more or less
+    for other sizes (the smaller side of `output_size` counts), so that the person fills the
+    same share of the crop at any size. Pass both frames of a pair to crop them alike.
+
+    Example:
+
+    >>> from posegan_zoo.pose import crop_scale
+    >>> crop_scale([1.0, 1.14], 256), crop_scale([1.14], 128)
+    (1.0, 0.5)
+    """
+    height, width = as_image_size(output_size, name="output_size")
+    largest = float(np.max(person_scales))
+    if not largest > 0:
+        raise InvalidPoseError(f"`person_scales` must hold a positive scale, got {person_scales}.")
+    return factor * (min(height, width) / PAPER_CROP_SIZE) / largest
 
 
 def crop_matrix(center, scale, output_size):
