@@ -91,10 +91,12 @@ def _log_limb_masks(pose, image_size):
     exponent += term_x[..., None, :, :]
     exponent += term_y[..., :, None, :]
     peak = exponent.max(axis=(-3, -2))  # (..., 10)
-    # mask / (grid max + eps) == exp(exponent - log(exp(peak) + eps)); a missing limb gets -inf.
-    offset = -np.log(np.exp(peak.astype(np.float64)) + _PEAK_EPSILON)
-    offset = np.where(valid, offset, -np.inf).astype(np.float32)
-    exponent += offset[..., None, None, :]
+    # mask / (grid max + eps) == exp(exponent - peak - log(1 + eps * exp(-peak))). Subtracting
+    # the peak first keeps the peak pixel's exponent exact (0 minus a tiny term), which the
+    # background prior 1 - max(mask) needs. A missing limb gets -inf.
+    exponent -= peak[..., None, None, :]
+    tail = -np.log1p(_PEAK_EPSILON * np.exp(-peak.astype(np.float64)))
+    exponent += np.where(valid, tail, -np.inf).astype(np.float32)[..., None, None, :]
     return exponent
 
 
