@@ -23,3 +23,17 @@ class InvalidConfigError(PoseGanZooError, ValueError):
 
 class CheckpointError(PoseGanZooError, ValueError):
     """A weights file is not what the loader expected (layout, layer count, shapes)."""
+
+
+class InvalidStatisticsError(PoseGanZooError, ValueError):
+    """A statistics file (e.g. per-channel VGG activation statistics) lacks a key or has
+    the wrong shape or values."""
+
+
+class WeightsUnavailableError(PoseGanZooError, OSError):
+    """Pretrained weights cannot be obtained: the download failed (no internet) or the
+    local weights file does not exist."""
+
+
+class DataFormatError(PoseGanZooError, ValueError):
+    """A data file or folder (pose dataset, keypoint JSON) is missing or malformed."""

@@ -1,0 +1,369 @@
+"""Training pairs as a `tf.data` pipeline: sampling, the paper's crop, augmentation, geometry.
+
+Each element is `(inputs, target_image)`: `inputs` holds the PoseWarp generator's inputs
+(`posegan_zoo.models.GENERATOR_INPUTS`) plus "source_keypoints" and "target_keypoints"
+`(batch, 14, 2)` (NaN = missing joint) for visualisation; `target_image` is the real
+target frame, cropped and augmented like the source.
+
+How it runs: pair indices come from a counter and a stateless RNG, so a seed fixes the whole
+stream however many workers run; frames are decoded once and kept in a shared in-memory
+cache; crop and augmentation are one affine warp per image in TensorFlow; the pose geometry
+(heatmaps, mask prior, limb transforms) is computed per batch by the vectorized numpy code.
+"""
+
+import collections
+import threading
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from posegan_zoo._validation import as_image_size
+from posegan_zoo.data.augment import Augmentation, augmentation_matrix
+from posegan_zoo.data.clip import Clip
+from posegan_zoo.errors import InvalidConfigError, InvalidImageError
+from posegan_zoo.pose import (
+    FLIP_PERMUTATION,
+    NUM_JOINTS,
+    NUM_LIMBS,
+    OBJECT_SCALE_FACTOR,
+    Pose,
+    crop_scale,
+    joint_heatmaps,
+    limb_transforms,
+    mask_log_prior,
+    person_scale,
+)
+
+# The paper pairs frames at least 2% of the video's length apart.
+DEFAULT_MIN_GAP = 0.02
+DEFAULT_CACHE_BYTES = 2 * 1024**3
+PAPER_AUGMENTATION = Augmentation()
+
+
+class FrameCache:
+    """Decodes frames on first use and keeps them (RGB uint8) up to `max_bytes`, LRU.
+
+    Thread-safe: `tf.data` workers share one cache.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from PIL import Image
+    >>> from posegan_zoo.data.pipeline import FrameCache
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "f.png"
+    >>> Image.new("RGB", (4, 2)).save(path)
+    >>> cache = FrameCache([path])
+    >>> cache(0).shape, cache.hits, cache.misses
+    ((2, 4, 3), 0, 1)
+    """
+
+    def __init__(self, paths, max_bytes=DEFAULT_CACHE_BYTES):
+        self.paths = [str(p) for p in paths]
+        self.max_bytes = int(max_bytes)
+        self._frames = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def __call__(self, index):
+        index = int(index)
+        with self._lock:
+            frame = self._frames.get(index)
+            if frame is not None:
+                self._frames.move_to_end(index)
+                self.hits += 1
+                return frame
+        frame = self._decode(self.paths[index])
+        with self._lock:
+            self.misses += 1
+            if index not in self._frames:
+                self._frames[index] = frame
+                self._bytes += frame.nbytes
+            while self._bytes > self.max_bytes and len(self._frames) > 1:
+                _, evicted = self._frames.popitem(last=False)
+                self._bytes -= evicted.nbytes
+        return frame
+
+    @staticmethod
+    def _decode(path):
+        try:
+            with Image.open(path) as image:
+                return np.asarray(image.convert("RGB"))
+        except (OSError, ValueError) as error:
+            raise InvalidImageError(f"cannot read frame {path}: {error}") from None
+
+
+def _frame_table(clips, min_gap, image_size, scale_factor):
+    """Flattens the clips into per-frame arrays the graph can index."""
+    if not clips or not all(isinstance(clip, Clip) for clip in clips):
+        raise InvalidConfigError("`clips` must be a non-empty sequence of `Clip` objects.")
+    paths, keypoints, centres, scales, offsets, lengths, gaps = [], [], [], [], [], [], []
+    for clip in clips:
+        try:
+            clip_scales = person_scale(clip.poses)
+        except ValueError as error:
+            raise InvalidConfigError(f"clip {clip.name!r}: {error}") from None
+        if np.any(clip_scales <= 0):
+            frame = int(np.argmin(clip_scales))
+            raise InvalidConfigError(
+                f"clip {clip.name!r}, frame {clip.frame_paths[frame]}: the person has zero "
+                "size (head, hips, knees and ankles coincide)."
+            )
+        offsets.append(len(paths))
+        lengths.append(len(clip))
+        # |a - b| / n > min_gap, as a whole number of frames.
+        gaps.append(int(np.floor(min_gap * len(clip))) + 1)
+        paths.extend(clip.frame_paths)
+        keypoints.append(clip.poses.to_array())
+        centres.append(clip.box_centres())
+        # Each frame's own zoom; a pair takes the smaller of its two (the larger person).
+        scales.append([crop_scale([s], image_size, scale_factor) for s in clip_scales])
+    lengths, gaps = np.array(lengths), np.array(gaps)
+    usable = np.nonzero(lengths >= 2 * gaps)[0]
+    return {
+        "paths": paths,
+        "keypoints": np.concatenate(keypoints).astype(np.float32),
+        "centres": np.concatenate(centres).astype(np.float32),
+        "scales": np.concatenate(scales).astype(np.float32),
+        "offsets": np.array(offsets, np.int64),
+        "lengths": lengths.astype(np.int64),
+        "gaps": gaps.astype(np.int64),
+        "usable_clips": usable.astype(np.int64),
+    }
+
+
+def _as_matrix3(rows):
+    return tf.concat([rows, tf.constant([[0.0, 0.0, 1.0]])], axis=0)
+
+
+def pair_dataset(
+    clips,
+    image_size=256,
+    *,
+    batch_size=4,
+    seed=0,
+    augmentation=PAPER_AUGMENTATION,
+    pairs=None,
+    min_gap=DEFAULT_MIN_GAP,
+    scale_factor=OBJECT_SCALE_FACTOR,
+    cache_bytes=DEFAULT_CACHE_BYTES,
+    drop_remainder=True,
+    start=0,
+):
+    """Batches of training pairs from `clips` (see the module docstring for the elements).
+
+    Args:
+        clips: `Clip`s (from `read_posewarp_dataset` or the keypoint readers).
+        image_size: crop size, int or (height, width).
+        batch_size: pairs per batch.
+        seed: fixes the pairs and the augmentation draws.
+        augmentation: an `Augmentation`, or None for plain crops.
+        pairs: None for an endless random stream (a random clip, then two frames more
+            than `min_gap` x its length apart, as in the paper); or a list of
+            `(clip_index, source_frame, target_frame)` for a fixed, finite set (evaluation).
+        min_gap: the smallest frame distance, as a fraction of the clip's length.
+        scale_factor: the paper's zoom factor (see `posegan_zoo.pose.crop_scale`).
+        cache_bytes: memory for decoded frames.
+        drop_remainder: drop a last, smaller batch (finite `pairs` only).
+        start: index of the first example of the random stream; a run resumed after `k`
+            steps of batch `b` passes `k * b` to continue exactly where it stopped.
+
+    Example:
+
+    >>> from posegan_zoo.data import pair_dataset, read_posewarp_dataset
+    >>> clips = read_posewarp_dataset("examples/data/posewarp_tennis")
+    >>> inputs, target = next(iter(pair_dataset(clips, 64, batch_size=2)))
+    >>> tuple(inputs["mask_prior"].shape), tuple(target.shape)
+    ((2, 64, 64, 11), (2, 64, 64, 3))
+    """
+    height, width = as_image_size(image_size)
+    table = _frame_table(list(clips), min_gap, (height, width), scale_factor)
+    if len(table["usable_clips"]) == 0:
+        raise InvalidConfigError(
+            "no clip has two frames far enough apart to form a pair "
+            f"(min_gap={min_gap} of the clip's length)."
+        )
+    cache = FrameCache(table["paths"], cache_bytes)
+    offsets = tf.constant(table["offsets"])
+    keypoints = tf.constant(table["keypoints"])
+    centres = tf.constant(table["centres"])
+    scales = tf.constant(table["scales"])
+    seed = tf.constant(int(seed), tf.int64)
+
+    def sample_pair(index):
+        seeds = tf.random.experimental.stateless_split(tf.stack([seed, index]), 4)
+        choice = tf.random.stateless_uniform(
+            [], seeds[0], 0, len(table["usable_clips"]), dtype=tf.int64
+        )
+        clip = tf.gather(table["usable_clips"], choice)
+        length, gap = tf.gather(table["lengths"], clip), tf.gather(table["gaps"], clip)
+        first = tf.random.stateless_uniform([], seeds[1], 0, length, dtype=tf.int64)
+        before = tf.maximum(first - gap + 1, 0)  # frames 0 .. first - gap
+        after = tf.maximum(length - first - gap, 0)  # frames first + gap .. length - 1
+        pick = tf.random.stateless_uniform([], seeds[2], 0, before + after, dtype=tf.int64)
+        second = tf.where(pick < before, pick, first + gap + pick - before)
+        offset = tf.gather(offsets, clip)
+        return offset + first, offset + second, seeds[3]
+
+    def fixed_pair(pair):
+        clip, first, second = pair[0], pair[1], pair[2]
+        offset = tf.gather(offsets, clip)
+        return offset + first, offset + second, tf.stack([seed, pair[0] * 100003 + pair[1]])
+
+    def fetch(first, second):
+        def read(a, b):
+            return cache(a), cache(b)
+
+        frames = tf.numpy_function(read, [first, second], [tf.uint8, tf.uint8], stateful=False)
+        return [tf.ensure_shape(frame, [None, None, 3]) for frame in frames]
+
+    def load_pair(first, second, draw_seed):
+        source_frame, target_frame = fetch(first, second)
+        scale = tf.minimum(tf.gather(scales, first), tf.gather(scales, second))
+        centre = (tf.gather(centres, first) + tf.gather(centres, second)) / 2.0
+        crop = _as_matrix3(
+            tf.stack(
+                [
+                    tf.stack([scale, 0.0, (width - 1) / 2.0 - scale * centre[0]]),
+                    tf.stack([0.0, scale, (height - 1) / 2.0 - scale * centre[1]]),
+                ]
+            )
+        )
+        if augmentation is not None:
+            draw = augmentation.draw(draw_seed)
+            matrix = augmentation_matrix(draw, height, width) @ crop
+        else:
+            draw, matrix = None, crop
+        inverse = tf.linalg.inv(matrix)
+        params = tf.concat([tf.reshape(inverse[:2], [6]), [0.0, 0.0]], axis=0)[None]
+
+        def warp(frame):
+            warped = tf.raw_ops.ImageProjectiveTransformV3(
+                images=tf.cast(frame[None], tf.float32),
+                transforms=params,
+                output_shape=[height, width],
+                fill_value=0.0,
+                interpolation="BILINEAR",
+            )[0]
+            image = warped / 127.5 - 1.0
+            if draw is not None:
+                image = tf.clip_by_value(image * draw["intensity"], -1.0, 1.0)
+            return image
+
+        def move(joints):
+            moved = joints @ tf.transpose(matrix[:2, :2]) + matrix[:2, 2]
+            if draw is not None:
+                moved = tf.where(draw["flip"], tf.gather(moved, FLIP_PERMUTATION), moved)
+            return moved
+
+        return {
+            "source_image": warp(source_frame),
+            "target_image": warp(target_frame),
+            "source_keypoints": move(tf.gather(keypoints, first)),
+            "target_keypoints": move(tf.gather(keypoints, second)),
+        }
+
+    def add_geometry(batch):
+        def geometry(source, target):
+            source, target = Pose(source), Pose(target)
+            size = (height, width)
+            return (
+                joint_heatmaps(source, size),
+                joint_heatmaps(target, size),
+                mask_log_prior(source, size),
+                limb_transforms(source, target),
+            )
+
+        outputs = tf.numpy_function(
+            geometry,
+            [batch["source_keypoints"], batch["target_keypoints"]],
+            [tf.float32] * 4,
+            stateful=False,
+        )
+        shapes = [
+            [None, height // 2, width // 2, NUM_JOINTS],
+            [None, height // 2, width // 2, NUM_JOINTS],
+            [None, height, width, NUM_LIMBS + 1],
+            [None, 2, 3, NUM_LIMBS + 1],
+        ]
+        source_pose, target_pose, prior, transforms = (
+            tf.ensure_shape(t, s) for t, s in zip(outputs, shapes, strict=True)
+        )
+        target = batch.pop("target_image")
+        inputs = {
+            **batch,
+            "source_pose": source_pose,
+            "target_pose": target_pose,
+            "mask_prior": prior,
+            "transforms": transforms,
+        }
+        return inputs, target
+
+    autotune = tf.data.AUTOTUNE
+    if pairs is None:
+        indices = tf.data.Dataset.counter(start=int(start)).map(sample_pair)
+    else:
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 3)
+        _check_pairs(pairs, table, clips)
+        indices = tf.data.Dataset.from_tensor_slices(pairs).map(fixed_pair)
+        drop_remainder = drop_remainder and len(pairs) >= batch_size
+    dataset = indices.map(load_pair, num_parallel_calls=autotune, deterministic=True)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+    dataset = dataset.map(add_geometry, num_parallel_calls=autotune, deterministic=True)
+    return dataset.prefetch(autotune)
+
+
+def _check_pairs(pairs, table, clips):
+    for clip, first, second in pairs:
+        if not 0 <= clip < len(table["lengths"]):
+            raise InvalidConfigError(f"`pairs`: clip index {clip} is not in [0, {len(clips)}).")
+        length = table["lengths"][clip]
+        if not (0 <= first < length and 0 <= second < length):
+            raise InvalidConfigError(
+                f"`pairs`: frames ({first}, {second}) are not in [0, {length}) for clip "
+                f"{clips[clip].name!r}."
+            )
+
+
+def holdout_split(clips, holdout_fraction=0.25, min_gap=DEFAULT_MIN_GAP):
+    """Splits every clip into training frames and held-out evaluation pairs.
+
+    The last `holdout_fraction` of each clip's frames (at least one) are held out. Returns
+    `(train_clips, eval_pairs)`: `train_clips` hold the other frames; `eval_pairs` lists
+    `(clip_index, source_frame, target_frame)` into the *original* clips, every target a
+    held-out frame and every source a training frame at least `min_gap` away, for
+    `pair_dataset(clips, pairs=eval_pairs, augmentation=None)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from posegan_zoo.data import Clip, holdout_split
+    >>> from posegan_zoo.pose import Pose
+    >>> clip = Clip("c", [f"{k}.jpg" for k in range(8)], Pose(np.zeros((8, 14, 2))),
+    ...             np.ones((8, 4)))
+    >>> train, pairs = holdout_split([clip])
+    >>> len(train[0]), pairs[:3]
+    (6, [(0, 0, 6), (0, 1, 6), (0, 2, 6)])
+    """
+    train_clips, pairs = [], []
+    for index, clip in enumerate(clips):
+        count = len(clip)
+        held = max(1, round(count * holdout_fraction))
+        kept = count - held
+        if kept < 2:
+            raise InvalidConfigError(
+                f"clip {clip.name!r} has {count} frames: too few to hold out "
+                f"{holdout_fraction:.0%} and keep two for training."
+            )
+        train_clips.append(
+            Clip(clip.name, clip.frame_paths[:kept], clip.poses[:kept], clip.boxes[:kept])
+        )
+        gap = int(np.floor(min_gap * count)) + 1
+        pairs += [
+            (index, source, target)
+            for target in range(kept, count)
+            for source in range(kept)
+            if target - source >= gap
+        ]
+    return train_clips, pairs
