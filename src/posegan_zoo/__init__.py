@@ -10,15 +10,17 @@ True
 
 __version__ = "0.1.0"
 
-from posegan_zoo import errors, layers, models, pose
+from posegan_zoo import data, errors, layers, losses, models, pose, training
 from posegan_zoo.models import (
     BackgroundSynthesis,
     ForegroundSynthesis,
     PoseDiscriminator,
     PoseWarpGenerator,
+    PoseWarpTrainer,
     SourceSegmentation,
     SpatialTransformer,
     UNetBaseline,
+    convert_posewarp_checkpoint,
     posewarp_inputs,
 )
 from posegan_zoo.pose import Pose
@@ -29,13 +31,18 @@ __all__ = [
     "Pose",
     "PoseDiscriminator",
     "PoseWarpGenerator",
+    "PoseWarpTrainer",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
     "__version__",
+    "convert_posewarp_checkpoint",
+    "data",
     "errors",
     "layers",
+    "losses",
     "models",
     "pose",
     "posewarp_inputs",
+    "training",
 ]

@@ -5,9 +5,11 @@ from posegan_zoo.models.posewarp import (
     ForegroundSynthesis,
     PoseDiscriminator,
     PoseWarpGenerator,
+    PoseWarpTrainer,
     SourceSegmentation,
     SpatialTransformer,
     UNetBaseline,
+    convert_posewarp_checkpoint,
     posewarp_inputs,
 )
 
@@ -16,8 +18,10 @@ __all__ = [
     "ForegroundSynthesis",
     "PoseDiscriminator",
     "PoseWarpGenerator",
+    "PoseWarpTrainer",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
+    "convert_posewarp_checkpoint",
     "posewarp_inputs",
 ]

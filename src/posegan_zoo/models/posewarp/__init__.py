@@ -1,6 +1,7 @@
 """PoseWarp (Balakrishnan et al., CVPR 2018): the four modules, the generator, the pose
-discriminator, the UNet baseline, and the converter for the authors' checkpoints."""
+discriminator, the UNet baseline, the trainer, and the converter for the authors' checkpoints."""
 
+from posegan_zoo.models.posewarp.checkpoint_converter import convert_posewarp_checkpoint
 from posegan_zoo.models.posewarp.discriminator import PoseDiscriminator
 from posegan_zoo.models.posewarp.generator import (
     GENERATOR_INPUTS,
@@ -11,6 +12,7 @@ from posegan_zoo.models.posewarp.inputs import posewarp_inputs
 from posegan_zoo.models.posewarp.source_segmentation import SourceSegmentation
 from posegan_zoo.models.posewarp.spatial_transformer import SpatialTransformer
 from posegan_zoo.models.posewarp.synthesis import BackgroundSynthesis, ForegroundSynthesis
+from posegan_zoo.models.posewarp.trainer import PoseWarpTrainer
 from posegan_zoo.models.posewarp.unet_baseline import UNetBaseline
 
 __all__ = [
@@ -20,8 +22,10 @@ __all__ = [
     "ForegroundSynthesis",
     "PoseDiscriminator",
     "PoseWarpGenerator",
+    "PoseWarpTrainer",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
+    "convert_posewarp_checkpoint",
     "posewarp_inputs",
 ]

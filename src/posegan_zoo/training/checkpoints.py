@@ -1,0 +1,128 @@
+"""Atomic, resumable training checkpoints.
+
+A checkpoint is a whole `.keras` file of the trainer (models, optimizer states and step
+counters), written next to its final name and renamed into place, so that a run killed at
+any moment leaves either the previous checkpoint or the new one, never half a file. The file
+`latest.json` names the newest checkpoint; it is replaced atomically too.
+"""
+
+import contextlib
+import json
+import os
+import pathlib
+import tempfile
+
+import keras
+
+from posegan_zoo.errors import CheckpointError
+
+LATEST = "latest.json"
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yields a temporary path beside `path`; on success it is fsynced and renamed to `path`.
+
+    On an error the temporary file is removed and `path` is left as it was.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from posegan_zoo.training import atomic_path
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "notes.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("hello")
+    >>> target.read_text()
+    'hello'
+    """
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
+    tmp = pathlib.Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as written:
+            os.fsync(written.fileno())
+        os.replace(tmp, path)
+        _fsync_directory(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _fsync_directory(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(model, directory, step, keep=3):
+    """Writes `model` to `directory/ckpt-<step>.keras` atomically and marks it the latest.
+
+    Keeps the `keep` newest checkpoints and deletes older ones. Returns the path.
+    """
+    directory = pathlib.Path(directory)
+    path = directory / f"ckpt-{int(step):08d}.keras"
+    with atomic_path(path) as tmp:
+        model.save(tmp)
+    with atomic_path(directory / LATEST) as tmp:
+        tmp.write_text(json.dumps({"checkpoint": path.name, "step": int(step)}))
+    if keep:
+        for old in sorted(directory.glob("ckpt-*.keras"))[:-keep]:
+            old.unlink(missing_ok=True)
+    return path
+
+
+def latest_checkpoint(directory):
+    """`(path, step)` of the newest checkpoint in `directory`, or None when there is none."""
+    directory = pathlib.Path(directory)
+    marker = directory / LATEST
+    if not marker.exists():
+        return None
+    try:
+        record = json.loads(marker.read_text())
+        path, step = directory / record["checkpoint"], int(record["step"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise CheckpointError(f"{marker}: not a checkpoint record ({error}).") from None
+    if not path.is_file():
+        raise CheckpointError(f"{marker} names {path.name}, which is missing from {directory}.")
+    return path, step
+
+
+def load_checkpoint(path):
+    """Loads a trainer checkpoint written by `save_checkpoint` (compiled, optimizers restored)."""
+    try:
+        return keras.saving.load_model(path)
+    except (OSError, ValueError) as error:
+        raise CheckpointError(f"{path}: cannot load checkpoint: {error}") from None
+
+
+class CheckpointCallback(keras.callbacks.Callback):
+    """Saves the trainer at the end of every epoch (choose `steps_per_epoch` accordingly).
+
+    The checkpoint is named by the trainer's step counter, which is saved with it, so a
+    resumed run continues the numbering.
+
+    Example:
+
+    >>> from posegan_zoo.training import CheckpointCallback
+    >>> CheckpointCallback("runs/demo/checkpoints", keep=2).keep
+    2
+    """
+
+    def __init__(self, directory, keep=3):
+        super().__init__()
+        self.directory = pathlib.Path(directory)
+        self.keep = keep
+
+    def on_epoch_end(self, epoch, logs=None):
+        save_checkpoint(
+            self.model, self.directory, int(self.model.step_counter.numpy()), keep=self.keep
+        )
