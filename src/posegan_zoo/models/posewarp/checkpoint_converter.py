@@ -41,6 +41,8 @@ def convert_posewarp_checkpoint(path, image_size=256):
     against its counterpart before any weight is assigned.
 
     With the authors' file: `generator = convert_posewarp_checkpoint("vgg_100000.h5")`.
+    They trained on frames read by OpenCV, that is BGR: feed `image[..., ::-1]` and flip
+    the output back.
 
     Args:
         path: path of the legacy Keras 2 HDF5 file (full-model save or `save_weights`).
