@@ -14,6 +14,7 @@ from posegan_zoo import data, errors, layers, losses, models, pose, training
 from posegan_zoo.models import (
     BackgroundSynthesis,
     ForegroundSynthesis,
+    PoseCycleTrainer,
     PoseDiscriminator,
     PoseWarpGenerator,
     PoseWarpTrainer,
@@ -29,6 +30,7 @@ __all__ = [
     "BackgroundSynthesis",
     "ForegroundSynthesis",
     "Pose",
+    "PoseCycleTrainer",
     "PoseDiscriminator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",

@@ -150,6 +150,7 @@ def pair_dataset(
     cache_bytes=DEFAULT_CACHE_BYTES,
     drop_remainder=True,
     start=0,
+    reverse_inputs=False,
 ):
     """Batches of training pairs from `clips` (see the module docstring for the elements).
 
@@ -166,6 +167,8 @@ def pair_dataset(
         scale_factor: the paper's zoom factor (see `posegan_zoo.pose.crop_scale`).
         cache_bytes: memory for decoded frames.
         drop_remainder: drop a last, smaller batch (finite `pairs` only).
+        reverse_inputs: also give "target_mask_prior" and "reverse_transforms" (target ->
+            source), the inputs of the way back from the target pose (`PoseCycleTrainer`).
         start: index of the first example of the random stream; a run resumed after `k`
             steps of batch `b` passes `k * b` to continue exactly where it stopped.
 
@@ -268,36 +271,37 @@ def pair_dataset(
         def geometry(source, target):
             source, target = Pose(source), Pose(target)
             size = (height, width)
-            return (
+            arrays = [
                 joint_heatmaps(source, size),
                 joint_heatmaps(target, size),
                 mask_log_prior(source, size),
                 limb_transforms(source, target),
-            )
+            ]
+            if reverse_inputs:
+                arrays += [mask_log_prior(target, size), limb_transforms(target, source)]
+            return arrays
 
+        pose_shape = [None, height // 2, width // 2, NUM_JOINTS]
+        prior_shape = [None, height, width, NUM_LIMBS + 1]
+        transform_shape = [None, 2, 3, NUM_LIMBS + 1]
+        names = {
+            "source_pose": pose_shape,
+            "target_pose": pose_shape,
+            "mask_prior": prior_shape,
+            "transforms": transform_shape,
+        }
+        if reverse_inputs:
+            names.update(target_mask_prior=prior_shape, reverse_transforms=transform_shape)
         outputs = tf.numpy_function(
             geometry,
             [batch["source_keypoints"], batch["target_keypoints"]],
-            [tf.float32] * 4,
+            [tf.float32] * len(names),
             stateful=False,
         )
-        shapes = [
-            [None, height // 2, width // 2, NUM_JOINTS],
-            [None, height // 2, width // 2, NUM_JOINTS],
-            [None, height, width, NUM_LIMBS + 1],
-            [None, 2, 3, NUM_LIMBS + 1],
-        ]
-        source_pose, target_pose, prior, transforms = (
-            tf.ensure_shape(t, s) for t, s in zip(outputs, shapes, strict=True)
-        )
         target = batch.pop("target_image")
-        inputs = {
-            **batch,
-            "source_pose": source_pose,
-            "target_pose": target_pose,
-            "mask_prior": prior,
-            "transforms": transforms,
-        }
+        inputs = dict(batch)
+        for (name, shape), value in zip(names.items(), outputs, strict=True):
+            inputs[name] = tf.ensure_shape(value, shape)
         return inputs, target
 
     autotune = tf.data.AUTOTUNE

@@ -3,6 +3,7 @@
 from posegan_zoo.models.posewarp import (
     BackgroundSynthesis,
     ForegroundSynthesis,
+    PoseCycleTrainer,
     PoseDiscriminator,
     PoseWarpGenerator,
     PoseWarpTrainer,
@@ -16,6 +17,7 @@ from posegan_zoo.models.posewarp import (
 __all__ = [
     "BackgroundSynthesis",
     "ForegroundSynthesis",
+    "PoseCycleTrainer",
     "PoseDiscriminator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",

@@ -2,6 +2,7 @@
 discriminator, the UNet baseline, the trainer, and the converter for the authors' checkpoints."""
 
 from posegan_zoo.models.posewarp.checkpoint_converter import convert_posewarp_checkpoint
+from posegan_zoo.models.posewarp.cycle_trainer import PoseCycleTrainer
 from posegan_zoo.models.posewarp.discriminator import PoseDiscriminator
 from posegan_zoo.models.posewarp.generator import (
     GENERATOR_INPUTS,
@@ -20,6 +21,7 @@ __all__ = [
     "INTERMEDIATES",
     "BackgroundSynthesis",
     "ForegroundSynthesis",
+    "PoseCycleTrainer",
     "PoseDiscriminator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",

@@ -94,10 +94,11 @@ class PoseWarpTrainer(keras.Model):
             adversarial
         )
         self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.l1_tracker = keras.metrics.Mean(name="l1")
-        self.adversarial_tracker = keras.metrics.Mean(name="adversarial")
         self.discriminator_tracker = keras.metrics.Mean(name="discriminator")
+        self.term_trackers = {
+            name: keras.metrics.Mean(name=name) for name in self.generator_term_names()
+        }
         # The sub-models are built on construction.
         self.built = True
 
@@ -135,11 +136,15 @@ class PoseWarpTrainer(keras.Model):
         self.discriminator_optimizer = discriminator_optimizer
         self.reconstruction_loss = resolve_reconstruction_loss(reconstruction_loss)
 
+    def generator_term_names(self):
+        """Names of the terms `generator_terms` returns, in order."""
+        return ("reconstruction", "adversarial") if self.stage == 2 else ("reconstruction",)
+
     @property
     def metrics(self):
-        trackers = [self.loss_tracker, self.reconstruction_tracker, self.l1_tracker]
+        trackers = [self.loss_tracker, *self.term_trackers.values(), self.l1_tracker]
         if self.stage == 2:
-            trackers += [self.adversarial_tracker, self.discriminator_tracker]
+            trackers.append(self.discriminator_tracker)
         return trackers
 
     def call(self, inputs, training=False):
@@ -165,6 +170,21 @@ class PoseWarpTrainer(keras.Model):
         self.discriminator_optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
+    def generator_terms(self, inputs, target, fake):
+        """The weighted terms of the generator's loss: `{name: (value, weight)}`.
+
+        Subclasses add terms (`PoseCycleTrainer` adds "cycle"); each gets a metric of its name.
+        """
+        terms = {"reconstruction": (self.reconstruction_loss(target, fake), 1.0)}
+        if self.stage == 2:
+            poses = {key: inputs[key] for key in _POSE_KEYS}
+            logits = self.discriminator({"image": fake, **poses})
+            terms["adversarial"] = (
+                self._generator_adversarial_loss(logits),
+                self.adversarial_weight,
+            )
+        return terms
+
     def train_step(self, data):
         # The losses average over the global batch: each replica's value is already divided
         # by the number of replicas (see `posegan_zoo.losses`), so summed gradients are right;
@@ -179,22 +199,16 @@ class PoseWarpTrainer(keras.Model):
             self.discriminator_tracker.update_state(discriminator_loss * replicas)
         with tf.GradientTape() as tape:
             fake = tf.cast(self.generator(inputs, training=True), "float32")
-            reconstruction = self.reconstruction_loss(target, fake)
-            loss = reconstruction
-            if self.stage == 2:
-                poses = {key: inputs[key] for key in _POSE_KEYS}
-                logits = self.discriminator({"image": fake, **poses})
-                adversarial = self._generator_adversarial_loss(logits)
-                loss = loss + self.adversarial_weight * adversarial
+            terms = self.generator_terms(inputs, target, fake)
+            loss = tf.add_n([value * weight for value, weight in terms.values()])
             scaled = self.generator_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.generator_optimizer.apply_gradients(zip(grads, variables, strict=True))
         self.loss_tracker.update_state(loss * replicas)
-        self.reconstruction_tracker.update_state(reconstruction * replicas)
+        for name, (value, _) in terms.items():
+            self.term_trackers[name].update_state(value * replicas)
         self.l1_tracker.update_state(tf.reduce_mean(tf.abs(target - fake)))
-        if self.stage == 2:
-            self.adversarial_tracker.update_state(adversarial * replicas)
         return {metric.name: metric.result() for metric in self.metrics}
 
     def test_step(self, data):
@@ -202,10 +216,11 @@ class PoseWarpTrainer(keras.Model):
         target = tf.cast(target, "float32")
         fake = tf.cast(self.generator(inputs, training=False), "float32")
         reconstruction = self.reconstruction_loss(target, fake) * _replicas()
+        reconstruction_tracker = self.term_trackers["reconstruction"]
         self.loss_tracker.update_state(reconstruction)
-        self.reconstruction_tracker.update_state(reconstruction)
+        reconstruction_tracker.update_state(reconstruction)
         self.l1_tracker.update_state(tf.reduce_mean(tf.abs(target - fake)))
-        trackers = (self.loss_tracker, self.reconstruction_tracker, self.l1_tracker)
+        trackers = (self.loss_tracker, reconstruction_tracker, self.l1_tracker)
         return {metric.name: metric.result() for metric in trackers}
 
     def get_config(self):
