@@ -10,7 +10,7 @@ True
 
 __version__ = "0.1.0"
 
-from posegan_zoo import data, errors, layers, losses, models, pose, training
+from posegan_zoo import data, errors, layers, losses, metrics, models, pose, training
 from posegan_zoo.models import (
     BackgroundSynthesis,
     ForegroundSynthesis,
@@ -21,10 +21,12 @@ from posegan_zoo.models import (
     SourceSegmentation,
     SpatialTransformer,
     UNetBaseline,
+    WarpOnlyGenerator,
     convert_posewarp_checkpoint,
     posewarp_inputs,
 )
 from posegan_zoo.pose import Pose
+from posegan_zoo.regenerator import PoseRegenerator, RegenerationResult
 
 __all__ = [
     "BackgroundSynthesis",
@@ -32,17 +34,21 @@ __all__ = [
     "Pose",
     "PoseCycleTrainer",
     "PoseDiscriminator",
+    "PoseRegenerator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",
+    "RegenerationResult",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
+    "WarpOnlyGenerator",
     "__version__",
     "convert_posewarp_checkpoint",
     "data",
     "errors",
     "layers",
     "losses",
+    "metrics",
     "models",
     "pose",
     "posewarp_inputs",

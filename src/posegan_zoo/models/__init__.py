@@ -10,6 +10,7 @@ from posegan_zoo.models.posewarp import (
     SourceSegmentation,
     SpatialTransformer,
     UNetBaseline,
+    WarpOnlyGenerator,
     convert_posewarp_checkpoint,
     posewarp_inputs,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
+    "WarpOnlyGenerator",
     "convert_posewarp_checkpoint",
     "posewarp_inputs",
 ]

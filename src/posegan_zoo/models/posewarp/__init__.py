@@ -15,6 +15,7 @@ from posegan_zoo.models.posewarp.spatial_transformer import SpatialTransformer
 from posegan_zoo.models.posewarp.synthesis import BackgroundSynthesis, ForegroundSynthesis
 from posegan_zoo.models.posewarp.trainer import PoseWarpTrainer
 from posegan_zoo.models.posewarp.unet_baseline import UNetBaseline
+from posegan_zoo.models.posewarp.warp_only import WarpOnlyGenerator
 
 __all__ = [
     "GENERATOR_INPUTS",
@@ -28,6 +29,7 @@ __all__ = [
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
+    "WarpOnlyGenerator",
     "convert_posewarp_checkpoint",
     "posewarp_inputs",
 ]
