@@ -107,7 +107,13 @@ def load_pose(pose, name="pose"):
             )
         result = people[0].pose
     else:
-        array = np.asarray(pose, dtype=np.float64)
+        try:
+            array = np.asarray(pose, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise InvalidPoseError(
+                f"`{name}` must be a Pose, numeric (14, 2) / (14, 3) joints or a keypoint JSON "
+                f"file, got {type(pose).__name__}."
+            ) from None
         if array.shape == (14, 3):
             array = np.where(array[:, 2:] > 0, array[:, :2], np.nan)
         try:
@@ -118,9 +124,6 @@ def load_pose(pose, name="pose"):
         raise InvalidPoseError(f"`{name}` must be one pose, got batch shape {result.batch_shape}.")
     if not result.visible.any():
         raise InvalidPoseError(f"`{name}` has no visible joint.")
-    inside = np.isfinite(result.joints).all()
-    if not inside:
-        raise InvalidPoseError(f"`{name}` has non-finite joint coordinates.")
     return result
 
 

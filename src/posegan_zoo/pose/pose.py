@@ -57,6 +57,13 @@ class Pose:
                     f"`joints` holds NaN or infinite coordinates for joints marked visible: "
                     f"{', '.join(names)}."
                 )
+        infinite = np.isinf(xy).any(axis=-1)
+        if infinite.any():
+            names = sorted({JOINT_NAMES[i] for i in np.nonzero(infinite)[-1]})
+            raise InvalidPoseError(
+                f"`joints` holds infinite coordinates for {', '.join(names)}; mark a missing "
+                "joint with NaN."
+            )
         self._joints = np.where(flags[..., None], xy, 0.0)
         self._visible = flags
         self._joints.setflags(write=False)

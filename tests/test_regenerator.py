@@ -1,0 +1,251 @@
+"""PoseRegenerator and the metrics: inputs of every kind, full-frame results, animation."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io
+import tensorflow as tf
+from PIL import Image
+
+from posegan_zoo import PoseRegenerator, PoseWarpGenerator, UNetBaseline, WarpOnlyGenerator
+from posegan_zoo.errors import InvalidImageError, InvalidPoseError
+from posegan_zoo.metrics import image_metrics, l1, masked_ssim, psnr, ssim, ssim_map
+from posegan_zoo.pose import Pose
+
+VIDEO = "Flavia Pennetta in 4k"
+
+
+@pytest.fixture(scope="module")
+def tennis(tennis_dir):
+    info = scipy.io.loadmat(tennis_dir / "info" / f"{VIDEO}.mat")["data"]
+    joints = np.moveaxis(info["X"][0, 0] - 1.0, 2, 0)
+    frames = [tennis_dir / "frames" / VIDEO / f"{k}.jpg" for k in range(1, 9)]
+    return frames, joints
+
+
+@pytest.fixture(scope="module")
+def regenerator():
+    return PoseRegenerator(WarpOnlyGenerator(64))
+
+
+def test_metrics_agree_with_tensorflow_and_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.uniform(-1, 1, (2, 48, 48, 3)).astype("float32")
+    b = np.clip(a + rng.normal(0, 0.2, a.shape), -1, 1).astype("float32")
+    np.testing.assert_allclose(ssim(a, b), tf.image.ssim(a, b, max_val=2.0), rtol=1e-5)
+    inner = np.asarray(ssim_map(a, b))[:, 5:-5, 5:-5].mean(axis=(1, 2))
+    np.testing.assert_allclose(inner, ssim(a, b), rtol=1e-3)
+    np.testing.assert_allclose(l1(a, b), np.abs(a - b).mean(axis=(1, 2, 3)), rtol=1e-6)
+    assert psnr(a, a[...]).tolist() == [np.inf, np.inf] or np.isinf(psnr(a, a)).all()
+    assert float(psnr(np.zeros((8, 8, 3)), np.full((8, 8, 3), 0.2))) == pytest.approx(20.0)
+    mask = np.zeros((2, 48, 48))
+    mask[:, 10:30, 10:30] = 1
+    c = a.copy()
+    c[:, :, 40:] = 0  # differs only far from the mask
+    np.testing.assert_allclose(masked_ssim(a, c, mask), 1.0, atol=1e-6)
+    assert set(image_metrics(a, b, mask)) == {"ssim", "psnr", "l1", "masked_ssim"}
+    with pytest.raises(InvalidImageError, match="same shape"):
+        ssim(a, b[:, :40])
+
+
+def test_tennis_regeneration_full_frames_crops_and_metrics(tennis, regenerator):
+    frames, joints = tennis
+    result = regenerator(frames[0], joints[0], joints[4], target_image=frames[4])
+    original = np.asarray(Image.open(frames[0]).convert("RGB"))
+    assert result.fake.shape == result.recovered.shape == original.shape
+    assert result.fake.dtype == np.uint8
+    assert result.fake_crop.shape == result.recovered_crop.shape == (64, 64, 3)
+    # Outside the crop window the frame is untouched.
+    np.testing.assert_array_equal(result.fake[:, -100:], original[:, -100:])
+    assert not np.array_equal(result.fake, original)
+    assert set(result.metrics) == set(result.fake_metrics) == {"ssim", "masked_ssim", "psnr", "l1"}
+    assert 0.3 < result.metrics["ssim"] <= 1.0 and result.metrics["l1"] < 0.3
+    assert {"source_masks", "warped_limbs", "foreground_mask"} <= set(result.intermediates)
+    # The poses were moved into the crop: the source crop shows the person at its joints.
+    assert result.source_pose.joints.min() > -5 and result.source_pose.joints.max() < 69
+
+
+def test_identity_regeneration_recovers_the_source(tennis, regenerator):
+    frames, joints = tennis
+    result = regenerator(frames[2], joints[2], joints[2])
+    # Same pose both ways: the way back is a warp by the identity.
+    assert result.metrics["ssim"] > 0.6
+
+
+def test_inputs_of_every_kind_give_the_same_result(tennis, regenerator, tmp_path):
+    frames, joints = tennis
+    image = Image.open(frames[1]).convert("RGB")
+    array = np.asarray(image)
+    reference = regenerator(frames[1], joints[1], joints[6]).fake_crop
+    record = {
+        "image": "x.jpg",
+        "layout": "posewarp14",
+        "people": [{"keypoints": joints[6].tolist()}],
+    }
+    (tmp_path / "target.json").write_text(json.dumps(record))
+    variants = [
+        (image, joints[1], tmp_path / "target.json"),
+        (array.astype(np.float32) / 255.0, Pose(joints[1]), joints[6]),
+        (array, np.concatenate([joints[1], np.ones((14, 1))], 1), joints[6]),
+        (image.convert("RGBA"), joints[1], joints[6]),
+    ]
+    for image_in, source, target in variants:
+        np.testing.assert_allclose(
+            regenerator(image_in, source, target).fake_crop, reference, atol=2e-2
+        )
+    grey = regenerator(image.convert("L"), joints[1], joints[6])
+    assert grey.fake.shape == array.shape
+    batch = regenerator([frames[1], frames[2]], [joints[1], joints[2]], [joints[6], joints[5]])
+    assert len(batch) == 2
+    np.testing.assert_allclose(batch[0].fake_crop, reference, atol=1e-5)
+
+
+def test_missing_joints_are_fine(tennis, regenerator):
+    frames, joints = tennis
+    source = joints[0].copy()
+    source[[4, 7]] = np.nan  # both wrists unannotated
+    result = regenerator(frames[0], source, joints[3])
+    assert np.isfinite(result.fake_crop).all()
+
+
+@pytest.mark.parametrize("model", ["unet", "posewarp"])
+def test_learned_generators_plug_in(tennis, model):
+    frames, joints = tennis
+    generator = (
+        UNetBaseline(64, encoder_widths=[4] * 11, decoder_widths=[4] * 5)
+        if model == "unet"
+        else PoseWarpGenerator.tiny(64, width=4)
+    )
+    result = PoseRegenerator(generator)(frames[0], joints[0], joints[3])
+    assert np.isfinite(result.recovered_crop).all()
+    assert bool(result.intermediates) == (model == "posewarp")
+
+
+def test_animate_writes_frames_and_a_gif(tennis, regenerator, tmp_path):
+    frames, joints = tennis
+    path = regenerator.animate(frames[0], joints[0], joints[1:4], tmp_path / "anim", fps=4)
+    assert path.name == "animation.gif"
+    assert sorted(p.name for p in (tmp_path / "anim").glob("frame-*.png")) == [
+        "frame-0000.png",
+        "frame-0001.png",
+        "frame-0002.png",
+    ]
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3
+
+
+def test_fine_tune_updates_the_generator(tennis_dir):
+    generator = PoseWarpGenerator.tiny(64, width=4)
+    before = [w.copy() for w in generator.get_weights()]
+    history = PoseRegenerator(generator).fine_tune(tennis_dir, steps=2, batch_size=2)
+    assert len(history["loss"]) == 1
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(before, generator.get_weights(), strict=True)
+    )
+
+
+def _bad_inputs(frames, joints, tmp_path):
+    good_image, good_pose = frames[0], joints[0]
+    broken_json = tmp_path / "broken.json"
+    broken_json.write_text("{")
+    two_people = tmp_path / "two.json"
+    two_people.write_text(
+        json.dumps(
+            {
+                "image": "a.jpg",
+                "layout": "posewarp14",
+                "people": [{"keypoints": good_pose.tolist()}, {"keypoints": good_pose.tolist()}],
+            }
+        )
+    )
+    not_image = tmp_path / "notes.jpg"
+    not_image.write_text("not a picture")
+    nan_pose = np.full((14, 2), np.nan)
+    tiny_person = np.zeros((14, 2))
+    thirteen = good_pose[:13]
+    return [
+        (
+            "missing file",
+            (tmp_path / "nope.jpg", good_pose, good_pose),
+            InvalidImageError,
+            "nope.jpg",
+        ),
+        ("not an image", (not_image, good_pose, good_pose), InvalidImageError, "notes.jpg"),
+        ("1-d array", (np.zeros(10, np.uint8), good_pose, good_pose), InvalidImageError, "image"),
+        (
+            "5 channels",
+            (np.zeros((64, 64, 5), np.uint8), good_pose, good_pose),
+            InvalidImageError,
+            "image",
+        ),
+        (
+            "too small",
+            (np.zeros((4, 4, 3), np.uint8), good_pose, good_pose),
+            InvalidImageError,
+            "H, W >= 8",
+        ),
+        (
+            "float out of range",
+            (np.full((64, 64, 3), 2.0), good_pose, good_pose),
+            InvalidImageError,
+            r"\[0, 1\]",
+        ),
+        (
+            "NaN pixels",
+            (np.full((64, 64, 3), np.nan), good_pose, good_pose),
+            InvalidImageError,
+            "finite",
+        ),
+        (
+            "int16 image",
+            (np.zeros((64, 64, 3), np.int16), good_pose, good_pose),
+            InvalidImageError,
+            "uint8",
+        ),
+        ("13 joints", (good_image, thirteen, good_pose), InvalidPoseError, "source_pose"),
+        (
+            "(14, 4) joints",
+            (good_image, np.zeros((14, 4)), good_pose),
+            InvalidPoseError,
+            "source_pose",
+        ),
+        ("all missing", (good_image, nan_pose, good_pose), InvalidPoseError, "no visible"),
+        ("target all missing", (good_image, good_pose, nan_pose), InvalidPoseError, "target_pose"),
+        ("zero-size person", (good_image, tiny_person, tiny_person), InvalidPoseError, "scale"),
+        ("string pose", (good_image, "nope.json", good_pose), Exception, "nope.json"),
+        ("broken JSON", (good_image, broken_json, good_pose), Exception, "broken.json"),
+        ("two people", (good_image, two_people, good_pose), InvalidPoseError, "2 people"),
+        (
+            "batched pose",
+            (good_image, np.stack([good_pose] * 2), good_pose),
+            InvalidPoseError,
+            "one pose",
+        ),
+        (
+            "inf joint",
+            (good_image, np.where(np.eye(14, 2, dtype=bool), np.inf, good_pose), good_pose),
+            InvalidPoseError,
+            "source_pose",
+        ),
+        (
+            "ragged batch",
+            ([good_image, good_image], [good_pose], [good_pose, good_pose]),
+            InvalidImageError,
+            "batch",
+        ),
+        (
+            "text pose",
+            (good_image, [["a", "b"]] * 14, good_pose),
+            InvalidPoseError,
+            "source_pose.*numeric",
+        ),
+    ]
+
+
+def test_bad_inputs_get_named_errors(tennis, regenerator, tmp_path):
+    frames, joints = tennis
+    for label, args, error, match in _bad_inputs(frames, joints, tmp_path):
+        with pytest.raises(error, match=match):
+            regenerator(*args)
+            pytest.fail(f"no error for {label}")
