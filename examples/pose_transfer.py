@@ -16,16 +16,16 @@ import time
 
 import numpy as np
 import scipy.io
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from posegan_zoo.models import PoseWarpGenerator, SpatialTransformer, posewarp_inputs
 from posegan_zoo.pose import (
-    BONES,
     Pose,
     centre_and_scale,
     crop_scale,
     person_scale,
 )
+from posegan_zoo.visualize import draw_skeleton, to_uint8
 
 DATA = pathlib.Path(__file__).parent / "data" / "posewarp_tennis"
 
@@ -70,16 +70,7 @@ def warp_only(inputs, size):
 
 
 def to_pil(image):
-    return Image.fromarray(np.uint8(np.clip((np.asarray(image) + 1) * 127.5, 0, 255).round()))
-
-
-def draw_skeleton(image, pose):
-    canvas = image.copy()
-    draw = ImageDraw.Draw(canvas)
-    for a, b in BONES:
-        if pose.visible[a] and pose.visible[b]:
-            draw.line([tuple(pose.joints[a]), tuple(pose.joints[b])], fill=(255, 64, 64), width=2)
-    return canvas
+    return Image.fromarray(to_uint8(image))
 
 
 def main():
@@ -110,7 +101,7 @@ def main():
     panels = [
         to_pil(src_image),
         to_pil(tgt_image),
-        draw_skeleton(to_pil(warped), tgt_pose),
+        draw_skeleton(to_pil(warped), tgt_pose.to_array()),
         to_pil(generated),
     ]
     grid = Image.new("RGB", (args.size * len(panels), args.size))

@@ -20,9 +20,12 @@ def test_readme_first_code_block_holds_the_two_newcomer_commands():
     block = text.split("```", 2)[1].splitlines()[1:]
     assert len(block) == 2
     install_and_run, install_and_test = block
-    assert install_and_run.startswith("pip install . && python examples/")
-    script = install_and_run.split("python ", 1)[1].split()[0]
-    assert (ROOT / script).is_file()
+    assert install_and_run.startswith("pip install . && posegan-zoo regenerate ")
+    for quoted in install_and_run.split('"')[1::2]:
+        assert (ROOT / quoted).is_file(), quoted
+    for word in install_and_run.split():
+        if word.endswith(".json"):
+            assert (ROOT / word).is_file(), word
     assert install_and_test.startswith('pip install -e ".[test]" && ')
     assert "pytest" in install_and_test
 

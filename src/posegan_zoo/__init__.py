@@ -10,7 +10,7 @@ True
 
 __version__ = "0.1.0"
 
-from posegan_zoo import data, errors, layers, losses, metrics, models, pose, training
+from posegan_zoo import data, errors, layers, losses, metrics, models, pose, presets, training
 from posegan_zoo.models import (
     BackgroundSynthesis,
     ForegroundSynthesis,
@@ -26,6 +26,7 @@ from posegan_zoo.models import (
     posewarp_inputs,
 )
 from posegan_zoo.pose import Pose
+from posegan_zoo.presets import list_presets
 from posegan_zoo.regenerator import PoseRegenerator, RegenerationResult
 
 __all__ = [
@@ -47,10 +48,12 @@ __all__ = [
     "data",
     "errors",
     "layers",
+    "list_presets",
     "losses",
     "metrics",
     "models",
     "pose",
     "posewarp_inputs",
+    "presets",
     "training",
 ]

@@ -2,13 +2,16 @@
 
 import keras
 
+from posegan_zoo.presets.mixin import PresetMixin
 
-class KeyedFunctionalModel(keras.Model):
+
+class KeyedFunctionalModel(PresetMixin, keras.Model):
     """A functional model whose inputs form a dict.
 
     Subclasses build their graph in `__init__` and finish with `_init_functional`. Calling
     the model with a dict that lacks an input raises an error naming it; extra keys are
-    ignored, so that one dict of inputs can feed several models.
+    ignored, so that one dict of inputs can feed several models. `PresetMixin` gives every
+    subclass `from_preset`, `save_to_preset` and `push_to_hub`.
     """
 
     def _init_functional(self, inputs, outputs, name, dtype, kwargs):

@@ -1,5 +1,10 @@
 """The `posegan-zoo` command line.
 
+    posegan-zoo regenerate IMAGE --pose P.json --target-pose T.json [--preset P] --out DIR
+    posegan-zoo evaluate DATA [--preset P] [--size N]
+    posegan-zoo presets
+    posegan-zoo download HANDLE [--revision R] [--cache-dir DIR]
+    posegan-zoo convert CHECKPOINT.h5 --out FOLDER
     posegan-zoo train DATA --out RUN [--steps N ...] [--config FILE]
     posegan-zoo finetune DATA --preset GENERATOR --out RUN [...]
 
@@ -60,11 +65,67 @@ def _config_from_args(args, init_from=None):
     return TrainingConfig(**values)
 
 
+def _add_hub_flags(parser):
+    parser.add_argument("--revision", help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--cache-dir", help="Hugging Face cache folder")
+    parser.add_argument("--offline", action="store_true", help="use the local cache only")
+
+
+def _hub_kwargs(args):
+    return {
+        "revision": args.revision,
+        "cache_dir": args.cache_dir,
+        "local_files_only": True if args.offline else None,
+    }
+
+
 def build_parser():
+    from posegan_zoo.presets.defaults import DEFAULT_PRESET
+
     parser = argparse.ArgumentParser(
         prog="posegan-zoo", description="Pose-guided human image generation (Keras 3)."
     )
     commands = parser.add_subparsers(dest="command", required=True)
+
+    regenerate = commands.add_parser(
+        "regenerate", help="move a person to a target pose and regenerate the original"
+    )
+    regenerate.add_argument("image", help="photo of the person")
+    regenerate.add_argument("--pose", required=True, help="keypoint JSON of the person")
+    regenerate.add_argument("--target-pose", required=True, help="keypoint JSON of the target")
+    regenerate.add_argument("--target-image", help="real photo in the target pose (metrics)")
+    regenerate.add_argument(
+        "--preset", default=DEFAULT_PRESET, help=f"preset handle (default: {DEFAULT_PRESET})"
+    )
+    regenerate.add_argument("--out", required=True, help="output folder")
+    _add_hub_flags(regenerate)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="metrics over frame pairs of a dataset, with the identity baseline"
+    )
+    evaluate.add_argument("data", help="dataset folder in the paper's format")
+    evaluate.add_argument("--preset", default=DEFAULT_PRESET)
+    evaluate.add_argument(
+        "--holdout-fraction",
+        type=float,
+        default=0.25,
+        help="evaluate on pairs whose target is among the last frames",
+    )
+    evaluate.add_argument("--json", dest="json_path", help="also write the table as JSON")
+    _add_hub_flags(evaluate)
+
+    commands.add_parser("presets", help="list the embedded presets")
+
+    download = commands.add_parser("download", help="fetch a preset into the local cache")
+    download.add_argument("handle")
+    _add_hub_flags(download)
+
+    convert = commands.add_parser(
+        "convert", help="the authors' Keras 2 generator checkpoint -> a preset folder"
+    )
+    convert.add_argument("checkpoint")
+    convert.add_argument("--out", required=True, help="preset folder to write")
+    convert.add_argument("--image-size", type=int, default=256)
     train = commands.add_parser("train", help="train a generator on a dataset")
     _add_training_flags(train)
     finetune = commands.add_parser("finetune", help="fine-tune a trained generator")

@@ -37,3 +37,18 @@ class WeightsUnavailableError(PoseGanZooError, OSError):
 
 class DataFormatError(PoseGanZooError, ValueError):
     """A data file or folder (pose dataset, keypoint JSON) is missing or malformed."""
+
+
+class PresetError(PoseGanZooError, ValueError):
+    """A preset (handle, folder, `config.json`, `metadata.json`, weights) is malformed, fails
+    its sha256 check, or holds a different model class than the one asked for."""
+
+
+class PresetNotFoundError(PresetError, FileNotFoundError):
+    """A preset handle names nothing: an unknown embedded preset, a missing local folder, or a
+    Hub repository, revision or file that does not exist."""
+
+
+class PresetUnavailableError(PresetError, WeightsUnavailableError):
+    """A Hub preset cannot be obtained now: downloads are disabled (offline) and it is not in
+    the cache, the Hub cannot be reached, or the transfer was interrupted."""

@@ -17,6 +17,8 @@ from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
 from posegan_zoo.pose import Pose, crop_matrix, crop_scale, mask_log_prior, person_scale
 from posegan_zoo.pose.crop import warp_image
+from posegan_zoo.presets import load_preset, registry
+from posegan_zoo.presets.mixin import PresetMixin
 from posegan_zoo.training.checkpoints import atomic_path
 
 # A pixel belongs to the person when the prior gives the background less than this.
@@ -137,10 +139,6 @@ def _foreground(pose, size):
     return (prior[..., 0] < _FOREGROUND_THRESHOLD).astype(np.float32)
 
 
-def _to_uint8(image):
-    return np.uint8(np.clip((np.asarray(image, np.float32) + 1.0) * 127.5, 0, 255).round())
-
-
 def _paste(frame, crop, matrix):
     """`frame` with `crop` (in [-1, 1]) warped back into it, feathered at the crop's edge."""
     inverse = np.vstack([matrix, [0, 0, 1]])
@@ -155,13 +153,17 @@ def _paste(frame, crop, matrix):
     return np.uint8(np.clip(blended, 0, 255).round())
 
 
-class PoseRegenerator:
+class PoseRegenerator(PresetMixin):
     """Fake generation, original recovery and comparison, for images of any size.
 
     Calling it with an image, its pose and a target pose crops the person with the paper's
     recipe (both poses framed alike) at the generator's size, makes the fake (the person
     in the target pose), regenerates the original pose from the fake, pastes both back
     into the full frame, and measures how close the recovered crop is to the original.
+
+    `PoseRegenerator.from_preset(handle)` loads any generator preset (an embedded name such
+    as "warp-only", a local folder, or `hf://owner/name[@revision]`); `save_to_preset` and
+    `push_to_hub` save its generator.
 
     Args:
         generator: a model taking the PoseWarp input dict (`PoseWarpGenerator`,
@@ -186,6 +188,18 @@ class PoseRegenerator:
         self._has_intermediates = (
             "return_intermediates" in inspect.signature(generator.call).parameters
         )
+
+    @classmethod
+    def _from_preset_folder(cls, folder):
+        return cls(load_preset(folder))
+
+    def _preset_model(self):
+        return self.generator
+
+    @classmethod
+    def list_presets(cls):
+        """The embedded presets: every generator preset works with the regenerator."""
+        return registry.list_presets()
 
     def _generate(self, image, source, target):
         inputs = posewarp_inputs(image, source, target)

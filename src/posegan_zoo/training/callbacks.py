@@ -5,24 +5,10 @@ import pathlib
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from posegan_zoo.pose import BONES
 from posegan_zoo.training.checkpoints import atomic_path
-
-_SOURCE_COLOUR, _TARGET_COLOUR = (64, 160, 255), (255, 64, 64)
-
-
-def _to_uint8(images):
-    return np.uint8(np.clip((np.asarray(images, np.float32) + 1.0) * 127.5, 0, 255).round())
-
-
-def _draw_skeleton(image, keypoints, colour):
-    draw = ImageDraw.Draw(image)
-    for a, b in BONES:
-        if np.isfinite(keypoints[[a, b]]).all():
-            draw.line([tuple(keypoints[a]), tuple(keypoints[b])], fill=colour, width=2)
-    return image
+from posegan_zoo.visualize import SOURCE_COLOUR, TARGET_COLOUR, draw_skeleton, to_uint8
 
 
 def _pose_panel(heatmaps, size):
@@ -47,7 +33,7 @@ def sample_grid(inputs, fake, target):
     >>> sample_grid(inputs, np.zeros((2, 32, 32, 3)), np.zeros((2, 32, 32, 3))).shape
     (64, 128, 3)
     """
-    sources, fakes, targets = (_to_uint8(x) for x in (inputs["source_image"], fake, target))
+    sources, fakes, targets = (to_uint8(x) for x in (inputs["source_image"], fake, target))
     count, height, width = sources.shape[:3]
     grid = Image.new("RGB", (4 * width, count * height))
     for row in range(count):
@@ -58,10 +44,10 @@ def sample_grid(inputs, fake, target):
             Image.fromarray(targets[row]),
         ]
         if "source_keypoints" in inputs:
-            _draw_skeleton(panels[0], np.asarray(inputs["source_keypoints"][row]), _SOURCE_COLOUR)
+            draw_skeleton(panels[0], np.asarray(inputs["source_keypoints"][row]), SOURCE_COLOUR)
         if "target_keypoints" in inputs:
             for panel in panels[1:]:
-                _draw_skeleton(panel, np.asarray(inputs["target_keypoints"][row]), _TARGET_COLOUR)
+                draw_skeleton(panel, np.asarray(inputs["target_keypoints"][row]), TARGET_COLOUR)
         for column, panel in enumerate(panels):
             grid.paste(panel, (column * width, row * height))
     return np.asarray(grid)

@@ -15,6 +15,7 @@ from posegan_zoo.models.posewarp._config import (
 from posegan_zoo.models.posewarp.source_segmentation import SourceSegmentation
 from posegan_zoo.models.posewarp.spatial_transformer import SpatialTransformer
 from posegan_zoo.models.posewarp.synthesis import BackgroundSynthesis, ForegroundSynthesis
+from posegan_zoo.presets.mixin import PresetMixin
 
 GENERATOR_INPUTS = ("source_image", "source_pose", "target_pose", "mask_prior", "transforms")
 INTERMEDIATES = (
@@ -29,7 +30,7 @@ INTERMEDIATES = (
 
 
 @keras.saving.register_keras_serializable(package="posegan_zoo")
-class PoseWarpGenerator(keras.Model):
+class PoseWarpGenerator(PresetMixin, keras.Model):
     """Synthesizes the person of a source image in a target pose (Balakrishnan et al. 2018).
 
     The four modules are attributes, each a `keras.Model` usable alone:

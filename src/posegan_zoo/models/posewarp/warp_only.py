@@ -7,6 +7,7 @@ from posegan_zoo._functional import base_config, select_inputs
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.layers import LayerWarp
 from posegan_zoo.models.posewarp.generator import GENERATOR_INPUTS
+from posegan_zoo.presets.mixin import PresetMixin
 
 # Widths (sigma, in pixels of a 256 crop) of the blurs that fill the background hole.
 DEFAULT_FILL_SIGMAS = (4.0, 16.0, 48.0)
@@ -17,7 +18,7 @@ ALPHA_GAIN = 2.0
 
 
 @keras.saving.register_keras_serializable(package="posegan_zoo")
-class WarpOnlyGenerator(keras.Model):
+class WarpOnlyGenerator(PresetMixin, keras.Model):
     """A baseline with no weights: prior masks, limb warps, composite, background fill.
 
     The source is split into layers by the normalized mask prior (instead of a learned
