@@ -74,7 +74,7 @@ def convert_posewarp_checkpoint(path, image_size=256):
     >>> generator.resampling, generator.count_params()
     ('reference', 7863314)
     >>> with h5py.File(path) as file:
-    ...     first_kernel = file["model_weights/conv2d_1/conv2d_1/kernel:0"][()]
+    ...     first_kernel = np.asarray(file["model_weights/conv2d_1/conv2d_1/kernel:0"])
     >>> bool(np.array_equal(generator.source_segmentation.unet.convs[0].kernel, first_kernel))
     True
     """

@@ -23,9 +23,10 @@ class PoseCycleTrainer(PoseWarpTrainer):
     which adds the mask prior of pose b and the b -> a limb transforms. Works with
     `PoseWarpGenerator` and `UNetBaseline`.
 
+    The other arguments (generator, discriminator, adversarial loss and weights) are those
+    of `PoseWarpTrainer`.
+
     Args:
-        generator, discriminator, adversarial, adversarial_weight, discriminator_steps,
-            gradient_penalty_weight: as for `PoseWarpTrainer`.
         cycle_weight: weight of the L1 distance between `rec_A` and A.
 
     Example:
