@@ -28,3 +28,33 @@ def test_pose_transfer_example_writes_its_grid(tmp_path):
 
     with Image.open(tmp_path / "pose_transfer.png") as grid:
         assert grid.size == (4 * 64, 64)
+
+
+def test_build_presets_example_writes_measured_presets(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "build_presets.py"),
+            "--out",
+            str(tmp_path / "presets"),
+            "--size",
+            "64",
+            "--width",
+            "4",
+            "--steps",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "identity (source image)" in result.stdout
+    from posegan_zoo.presets import read_metadata
+
+    for name in ("warp-only", "posewarp-tennis"):
+        metadata = read_metadata(tmp_path / "presets" / name)
+        assert metadata["metrics"]["held_out_pairs"] == 12
+        assert 0 < metadata["metrics"]["held_out_ssim"] <= 1
+    assert read_metadata(tmp_path / "presets" / "posewarp-tennis")["training_steps"] == 2
