@@ -16,6 +16,7 @@ checkpoints resumes.
 import argparse
 import dataclasses
 import json
+import pathlib
 import sys
 import types
 
@@ -136,29 +137,95 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def _train(args):
     from posegan_zoo.training import run_training
 
+    init_from = args.preset if args.command == "finetune" else None
+    config = _config_from_args(args, init_from=init_from)
+    summary = run_training(config)
+    record = {
+        "steps": summary["steps"],
+        "evaluation": summary["evaluation"],
+        "model": f"{config.output}/model/generator.keras",
+    }
+    print(json.dumps(record, indent=2))
+
+
+def _regenerate(args):
+    from posegan_zoo.regenerator import PoseRegenerator
+    from posegan_zoo.reporting import write_regeneration
+
+    regenerator = PoseRegenerator.from_preset(args.preset, **_hub_kwargs(args))
+    result = regenerator(args.image, args.pose, args.target_pose, args.target_image)
+    written = write_regeneration(result, args.out)
+    record = {
+        "preset": args.preset,
+        "metrics": result.metrics,
+        "fake_metrics": result.fake_metrics,
+        "files": [str(path) for path in written],
+    }
+    print(json.dumps(record, indent=2))
+
+
+def _evaluate(args):
+    from posegan_zoo.reporting import evaluate_preset, format_table
+    from posegan_zoo.training import atomic_path
+
+    rows = evaluate_preset(
+        args.data, args.preset, holdout_fraction=args.holdout_fraction, **_hub_kwargs(args)
+    )
+    print(format_table(rows))
+    if args.json_path:
+        with atomic_path(args.json_path) as tmp:
+            tmp.write_text(json.dumps(rows, indent=2))
+
+
+def _presets(args):
+    from posegan_zoo.presets import list_presets
+    from posegan_zoo.presets.defaults import DEFAULT_PRESET
+
+    for name, description in list_presets().items():
+        marker = " (default)" if name == DEFAULT_PRESET else ""
+        print(f"{name}{marker}: {description}")
+
+
+def _download(args):
+    from posegan_zoo.presets import resolve
+
+    print(resolve(args.handle, **_hub_kwargs(args)))
+
+
+def _convert(args):
+    from posegan_zoo.models import convert_posewarp_checkpoint
+    from posegan_zoo.presets import save_preset
+
+    generator = convert_posewarp_checkpoint(args.checkpoint, image_size=args.image_size)
+    metadata = {
+        "description": "The PoseWarp authors' generator, converted from their Keras 2 "
+        "checkpoint; it expects BGR images (the authors read frames with OpenCV).",
+        "training_data": f"converted from {pathlib.Path(args.checkpoint).name}",
+    }
+    print(save_preset(generator, args.out, metadata=metadata))
+
+
+_COMMANDS = {
+    "train": _train,
+    "finetune": _train,
+    "regenerate": _regenerate,
+    "evaluate": _evaluate,
+    "presets": _presets,
+    "download": _download,
+    "convert": _convert,
+}
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "train":
-            config = _config_from_args(args)
-        else:
-            config = _config_from_args(args, init_from=args.preset)
-        summary = run_training(config)
+        _COMMANDS[args.command](args)
     except PoseGanZooError as error:
         print(f"posegan-zoo {args.command}: {error}", file=sys.stderr)
         return 2
-    print(
-        json.dumps(
-            {
-                "steps": summary["steps"],
-                "evaluation": summary["evaluation"],
-                "model": f"{config.output}/model/generator.keras",
-            },
-            indent=2,
-        )
-    )
     return 0
 
 

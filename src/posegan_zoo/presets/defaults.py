@@ -4,4 +4,4 @@ It is whichever embedded preset measured best on the held-out frames of the tenn
 (see each preset's metadata and `posegan-zoo evaluate`).
 """
 
-DEFAULT_PRESET = "warp-only"
+DEFAULT_PRESET = "posewarp-tennis"
