@@ -243,9 +243,107 @@ def _bad_inputs(frames, joints, tmp_path):
     ]
 
 
+def _bad_files_and_handles(tmp_path):
+    """Bad inputs outside a regeneration call: data files, preset handles, preset folders."""
+    import shutil
+
+    from posegan_zoo import PoseDiscriminator
+    from posegan_zoo.data import read_posewarp_dataset
+    from posegan_zoo.errors import DataFormatError, PresetError
+    from posegan_zoo.presets import resolve
+
+    def dataset_with_mat(content):
+        root = tmp_path / f"dataset{len(list(tmp_path.iterdir()))}"
+        (root / "frames" / "clip").mkdir(parents=True)
+        (root / "info").mkdir()
+        Image.new("RGB", (16, 16)).save(root / "frames" / "clip" / "1.jpg")
+        (root / "info" / "clip.mat").write_bytes(content)
+        return root
+
+    def corrupted_preset():
+        folder = tmp_path / "corrupted"
+        shutil.copytree(resolve("posewarp-tennis"), folder)
+        weights = folder / "model.weights.h5"
+        data = bytearray(weights.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        weights.write_bytes(bytes(data))
+        return folder
+
+    return [
+        (
+            "garbage .mat",
+            lambda: read_posewarp_dataset(dataset_with_mat(b"not matlab")),
+            DataFormatError,
+            "clip.mat",
+        ),
+        (
+            "empty .mat",
+            lambda: read_posewarp_dataset(dataset_with_mat(b"")),
+            DataFormatError,
+            "clip.mat",
+        ),
+        (
+            "missing dataset",
+            lambda: read_posewarp_dataset(tmp_path / "absent"),
+            DataFormatError,
+            "absent",
+        ),
+        (
+            "path traversal",
+            lambda: PoseRegenerator.from_preset("../../etc/passwd"),
+            PresetError,
+            "passwd",
+        ),
+        (
+            "malformed repo id",
+            lambda: PoseRegenerator.from_preset("hf://not/a/repo"),
+            PresetError,
+            "not/a/repo",
+        ),
+        (
+            "empty revision",
+            lambda: PoseRegenerator.from_preset("hf://owner/name@"),
+            PresetError,
+            "revision",
+        ),
+        (
+            "unknown preset",
+            lambda: PoseRegenerator.from_preset("no-such-preset"),
+            PresetError,
+            "no-such-preset",
+        ),
+        (
+            "wrong model class",
+            lambda: PoseDiscriminator.from_preset("posewarp-tennis"),
+            PresetError,
+            "PoseDiscriminator",
+        ),
+        (
+            "corrupted weights",
+            lambda: PoseRegenerator.from_preset(corrupted_preset()),
+            PresetError,
+            "sha256",
+        ),
+    ]
+
+
 def test_bad_inputs_get_named_errors(tennis, regenerator, tmp_path):
+    """Each bad input raises a typed error naming its culprit; none crashes or hangs."""
     frames, joints = tennis
-    for label, args, error, match in _bad_inputs(frames, joints, tmp_path):
+    cases = [
+        (label, lambda args=args: regenerator(*args), error, match)
+        for label, args, error, match in _bad_inputs(frames, joints, tmp_path)
+    ] + _bad_files_and_handles(tmp_path)
+    assert len(cases) >= 25
+    for label, call, error, match in cases:
         with pytest.raises(error, match=match):
-            regenerator(*args)
+            call()
             pytest.fail(f"no error for {label}")
+
+
+def test_joints_outside_the_frame_give_finite_images(tennis, regenerator):
+    frames, joints = tennis
+    outside = joints[0].copy()
+    outside[[10, 13], 1] += 2000.0  # ankles far below the frame
+    result = regenerator(frames[0], outside, joints[3])
+    assert np.isfinite(result.fake_crop).all() and np.isfinite(result.recovered_crop).all()
