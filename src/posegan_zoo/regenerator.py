@@ -82,10 +82,14 @@ def load_image(image, name="image"):
         return array
     if not np.issubdtype(array.dtype, np.floating):
         raise InvalidImageError(f"`{name}` must be uint8 or float in [0, 1], got {array.dtype}.")
-    if not np.isfinite(array).all() or array.min() < 0 or array.max() > 1:
+    if not np.isfinite(array).all():
         raise InvalidImageError(
-            f"`{name}`: float images must be finite and in [0, 1], got values in "
-            f"[{np.nanmin(array):.3g}, {np.nanmax(array):.3g}]."
+            f"`{name}`: float images must be finite; this one holds NaN or inf."
+        )
+    if array.min() < 0 or array.max() > 1:
+        raise InvalidImageError(
+            f"`{name}`: float images must be in [0, 1], got values in "
+            f"[{array.min():.3g}, {array.max():.3g}]."
         )
     return np.uint8(np.round(array * 255))
 
