@@ -1,5 +1,14 @@
 """Model families of the zoo. Each family lives in its own sub-package."""
 
+from posegan_zoo.models.cyclegan import (
+    CycleGANTrainer,
+    ImageHistoryPool,
+    LinearDecaySchedule,
+    PatchDiscriminator,
+    ResnetGenerator,
+    TranslationGridCallback,
+    unpaired_image_dataset,
+)
 from posegan_zoo.models.posewarp import (
     BackgroundSynthesis,
     ForegroundSynthesis,
@@ -17,15 +26,22 @@ from posegan_zoo.models.posewarp import (
 
 __all__ = [
     "BackgroundSynthesis",
+    "CycleGANTrainer",
     "ForegroundSynthesis",
+    "ImageHistoryPool",
+    "LinearDecaySchedule",
+    "PatchDiscriminator",
     "PoseCycleTrainer",
     "PoseDiscriminator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",
+    "ResnetGenerator",
     "SourceSegmentation",
     "SpatialTransformer",
+    "TranslationGridCallback",
     "UNetBaseline",
     "WarpOnlyGenerator",
     "convert_posewarp_checkpoint",
     "posewarp_inputs",
+    "unpaired_image_dataset",
 ]
