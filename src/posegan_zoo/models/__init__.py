@@ -9,6 +9,7 @@ from posegan_zoo.models.cyclegan import (
     TranslationGridCallback,
     unpaired_image_dataset,
 )
+from posegan_zoo.models.dcgan import DCGANDiscriminator, DCGANGenerator, DCGANTrainer
 from posegan_zoo.models.posewarp import (
     BackgroundSynthesis,
     ForegroundSynthesis,
@@ -23,10 +24,14 @@ from posegan_zoo.models.posewarp import (
     convert_posewarp_checkpoint,
     posewarp_inputs,
 )
+from posegan_zoo.models.wgan_gp import WGANGPCritic, WGANGPTrainer
 
 __all__ = [
     "BackgroundSynthesis",
     "CycleGANTrainer",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "DCGANTrainer",
     "ForegroundSynthesis",
     "ImageHistoryPool",
     "LinearDecaySchedule",
@@ -40,6 +45,8 @@ __all__ = [
     "SpatialTransformer",
     "TranslationGridCallback",
     "UNetBaseline",
+    "WGANGPCritic",
+    "WGANGPTrainer",
     "WarpOnlyGenerator",
     "convert_posewarp_checkpoint",
     "posewarp_inputs",
