@@ -26,9 +26,12 @@ and one inter-op thread. Each framework (and Keras mode) runs in its own worker 
 started together and driven in turn, so that one's idle threads never compete with the
 other's work. Timing: `time.perf_counter` around each step; after `--warmup` steps of
 each, `--rounds` rounds alternate `--steps` steps of every worker (so that load from other
-processes hits all alike); each figure is the median over all timed steps. torch is not
-a dependency of posegan_zoo: the script says so and leaves the PyTorch column out when it
-is missing; install it beside posegan_zoo in a separate environment to compare.
+processes hits all alike); each figure is the median over all timed steps. Run it on an
+idle machine: it prints the load average and warns when other processes were busy.
+
+torch is not a dependency of posegan_zoo: the script says so and leaves the PyTorch
+column out when it is missing; install it beside posegan_zoo in a separate environment
+(e.g. `python -m venv /tmp/benchvenv && /tmp/benchvenv/bin/pip install torch -e .`).
 """
 
 import argparse
@@ -309,6 +312,7 @@ def main(argv=None):
             "and run this script with its python.",
             file=sys.stderr,
         )
+    load_before = os.getloadavg()[0]
     context = multiprocessing.get_context("spawn")
     models = [model.strip() for model in args.models.split(",") if model.strip()]
     rows, info = [], {}
@@ -345,10 +349,16 @@ def main(argv=None):
         f"latent {args.latent_dim}, WGAN-GP critic steps {args.critic_steps}; "
         f"{platform.machine()}, {os.cpu_count()} CPUs"
     )
-    print("; ".join(entry["version"] for entry in info.values() if "Keras" in entry["version"]))
-    if "torch" in info:
-        print(info["torch"]["version"])
+    print("; ".join(sorted({entry["version"] for entry in info.values()})))
     print("threads: " + "; ".join(sorted({entry["threads"] for entry in info.values()})))
+    print(f"load average (1 min) before the run: {load_before:.2f}")
+    if load_before > 0.5 * (os.cpu_count() or 1):
+        print(
+            "warning: other processes were busy on this machine; the figures (PyTorch's "
+            "especially: its OpenMP threads slow down many-fold when they must share the "
+            "cores) are not representative. Run again on an idle machine.",
+            file=sys.stderr,
+        )
     print(f"median over {args.rounds} x {args.steps} steps after {args.warmup} warm-up steps\n")
     print("| model | Keras mode | Keras ms/step | PyTorch ms/step | Keras / PyTorch |")
     print("| --- | --- | ---: | ---: | ---: |")
