@@ -19,6 +19,7 @@ from posegan_zoo.pose import (
     LIMBS,
     NUM_LIMBS,
     Pose,
+    _parallel,
     centre_and_scale,
     crop_matrix,
     crop_scale,
@@ -444,6 +445,25 @@ def test_batched_calls_equal_a_loop_of_single_calls():
                 np.testing.assert_allclose(
                     batched[name][i, j], value, rtol=1e-6, atol=1e-7, err_msg=name
                 )
+
+
+@pytest.mark.parametrize("cores", [1, 3])
+def test_per_pose_maps_do_not_depend_on_the_number_of_cores(monkeypatch, cores):
+    # The per-pixel maps are filled one pose at a time by a thread per core; any split of a
+    # batch over the cores gives the same arrays, and a worker's error reaches the caller.
+    rng = np.random.default_rng(18)
+    pose = random_poses(rng, 7, 48)
+    expected = mask_log_prior(pose, 48), limb_masks(pose, 48)
+    monkeypatch.setattr(_parallel, "usable_cores", lambda: cores)
+    np.testing.assert_array_equal(mask_log_prior(pose, 48), expected[0])
+    np.testing.assert_array_equal(limb_masks(pose, 48), expected[1])
+
+    def fail(indices):
+        if 5 in indices:
+            raise RuntimeError("worker failed")
+
+    with pytest.raises(RuntimeError, match="worker failed"):
+        _parallel.split_over_cores(fail, 7)
 
 
 def test_transforms_need_the_same_batch_shape():
