@@ -80,8 +80,9 @@ class LayerWarp(keras.layers.Layer):
     - "transforms": `(batch, 2, 3, L)`; `transforms[..., l]` maps an output pixel (x, y, 1)
       to the input pixel that layer `l` reads.
 
-    Output: `(batch, H, W, C * L)`, layer `l` in channels `[l * C, (l + 1) * C)`. Layer 0 is
-    not warped. All `L - 1` warps run as one batched `ops.image.affine_transform`.
+    Outputs (a dict): "background" `(batch, H, W, C)`, the image times mask 0, not warped;
+    "limbs" `(batch, H, W, C * (L - 1))`, layer `l` (1..L-1) warped, in channels
+    `[(l - 1) * C, l * C)`. All `L - 1` warps run as one batched `ops.image.affine_transform`.
 
     Example:
 
@@ -91,8 +92,8 @@ class LayerWarp(keras.layers.Layer):
     >>> masks = np.ones((1, 8, 8, 2), "float32")
     >>> shift = np.array([[1, 0, 1], [0, 1, 0]], "float32")  # read one pixel to the right
     >>> transforms = np.stack([np.eye(2, 3, dtype="float32"), shift], -1)[None]
-    >>> out = np.asarray(LayerWarp()({"image": image, "masks": masks, "transforms": transforms}))
-    >>> bool(np.allclose(out[0, :, :7, 3:], image[0, :, 1:]))
+    >>> out = LayerWarp()({"image": image, "masks": masks, "transforms": transforms})
+    >>> bool(np.allclose(np.asarray(out["limbs"])[0, :, :7], image[0, :, 1:]))
     True
     """
 
@@ -106,39 +107,49 @@ class LayerWarp(keras.layers.Layer):
         masks = ops.cast(masks, self.compute_dtype)
         transforms = ops.cast(transforms, "float32")
         height, width, channels = image.shape[1], image.shape[2], image.shape[3]
-        layers = masks[..., None, :] * image[..., :, None]  # (batch, H, W, C, L)
-        num_warped = layers.shape[-1] - 1
-        # Fold the warped layers into the batch axis: (batch * (L - 1), H, W, C).
-        warped = ops.transpose(layers[..., 1:], (0, 4, 1, 2, 3))
-        warped = ops.reshape(warped, (-1, height, width, channels))
+        num_warped = masks.shape[-1] - 1
+        background = image * masks[..., :1]
         matrices = ops.reshape(ops.transpose(transforms[..., 1:], (0, 3, 1, 2)), (-1, 2, 3))
         if self.resampling == "reference":
             # Sample a reflect-padded copy at coordinates shifted by one, clamping at its
             # border: output pixel (x + 1, y + 1) of the padded frame reads T(x, y) + 1.
-            warped = ops.pad(warped, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+            padding = ((0, 0), (1, 1), (1, 1), (0, 0))
+            image = ops.pad(image, padding, mode="reflect")
+            masks = ops.pad(masks, padding, mode="reflect")
             linear = matrices[:, :, :2]
             offset = matrices[:, :, 2] - ops.sum(linear, axis=-1) + 1.0
             matrices = ops.concatenate([linear, offset[..., None]], axis=-1)
             fill_mode = "nearest"
         else:
             fill_mode = "constant"
+        # The products in (batch, L - 1, C, H, W) broadcast only over leading axes, a plain
+        # vectorized multiply (broadcasting the masks over a trailing C axis measured twice
+        # as slow on CPU); one transpose then gives the batched warp's layout.
+        limb_masks = ops.transpose(masks[..., 1:], (0, 3, 1, 2))[:, :, None]
+        planes = ops.transpose(image, (0, 3, 1, 2))[:, None]
+        layers = ops.transpose(limb_masks * planes, (0, 1, 3, 4, 2))
+        layers = ops.reshape(layers, (-1, *image.shape[1:]))
         params = ops.concatenate(
             [ops.reshape(matrices, (-1, 6)), ops.zeros_like(matrices[:, 0, :2])], axis=-1
         )
         warped = ops.image.affine_transform(
-            warped, params, interpolation="bilinear", fill_mode=fill_mode
+            layers, params, interpolation="bilinear", fill_mode=fill_mode
         )
         if self.resampling == "reference":
             warped = warped[:, 1:-1, 1:-1, :]
         warped = ops.reshape(warped, (-1, num_warped, height, width, channels))
-        warped = ops.reshape(
+        limbs = ops.reshape(
             ops.transpose(warped, (0, 2, 3, 1, 4)), (-1, height, width, num_warped * channels)
         )
-        return ops.concatenate([layers[..., 0], warped], axis=-1)
+        return {"background": background, "limbs": limbs}
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape["image"]
-        return (batch, height, width, channels * input_shape["masks"][-1])
+        num_warped = input_shape["masks"][-1] - 1
+        return {
+            "background": (batch, height, width, channels),
+            "limbs": (batch, height, width, channels * num_warped),
+        }
 
     def get_config(self):
         return {**super().get_config(), "resampling": self.resampling}

@@ -46,11 +46,8 @@ class SpatialTransformer(KeyedFunctionalModel):
         image = keras.Input((height, width, 3), name="image")
         masks = keras.Input((height, width, NUM_LAYERS), name="masks")
         transforms = keras.Input((2, 3, NUM_LAYERS), name="transforms")
-        layers = self.warp({"image": image, "masks": masks, "transforms": transforms})
-        outputs = {"background": layers[..., :3], "limbs": layers[..., 3:]}
-        self._init_functional(
-            {"image": image, "masks": masks, "transforms": transforms}, outputs, name, dtype, kwargs
-        )
+        inputs = {"image": image, "masks": masks, "transforms": transforms}
+        self._init_functional(inputs, self.warp(inputs), name, dtype, kwargs)
         self.image_size = (height, width)
         self.resampling = resampling
 

@@ -84,10 +84,10 @@ class WarpOnlyGenerator(PresetMixin, keras.Model):
             {"image": ops.ones_like(source[..., :1]), "masks": masks, "transforms": transforms}
         )
         height, width = self.image_size
-        limbs = ops.reshape(layers[..., 3:], (-1, height, width, masks.shape[-1] - 1, 3))
+        limbs = ops.reshape(layers["limbs"], (-1, height, width, masks.shape[-1] - 1, 3))
         # The limb layers are premultiplied by their soft masks: divide by the warped mask
         # sum for their colour, and sharpen that sum into the person's alpha.
-        coverage = ops.sum(coverage[..., 1:], axis=-1, keepdims=True)
+        coverage = ops.sum(coverage["limbs"], axis=-1, keepdims=True)
         foreground = ops.sum(limbs, axis=3) / ops.maximum(coverage, 1e-3)
         foreground_mask = ops.clip(ALPHA_GAIN * coverage, 0.0, 1.0)
         known = ops.cast(masks[..., :1] > KNOWN_BACKGROUND, "float32")
@@ -99,8 +99,8 @@ class WarpOnlyGenerator(PresetMixin, keras.Model):
         return {
             "image": image,
             "source_masks": masks,
-            "warped_background": layers[..., :3],
-            "warped_limbs": layers[..., 3:],
+            "warped_background": layers["background"],
+            "warped_limbs": layers["limbs"],
             "foreground": foreground,
             "foreground_mask": foreground_mask,
             "background": background,
