@@ -6,6 +6,8 @@ real poses of the tennis clip cropped the paper's way, and on poses with missing
 joints outside the frame; the warps are checked against scipy and the gather sampler.
 """
 
+import threading
+
 import numpy as np
 import pytest
 import reference_impl as ref
@@ -464,6 +466,13 @@ def test_per_pose_maps_do_not_depend_on_the_number_of_cores(monkeypatch, cores):
 
     with pytest.raises(RuntimeError, match="worker failed"):
         _parallel.split_over_cores(fail, 7)
+
+    # Called from a worker thread, it stays on that thread: one call with every index.
+    calls = []
+    worker = threading.Thread(target=_parallel.split_over_cores, args=(calls.append, 7))
+    worker.start()
+    worker.join()
+    assert [list(indices) for indices in calls] == [list(range(7))]
 
 
 def test_transforms_need_the_same_batch_shape():

@@ -1,15 +1,21 @@
-"""Spreading per-example numpy work over the CPU cores.
+"""Per-pose numpy work: spreading it over the CPU cores, and its scratch buffers.
 
-numpy releases the GIL inside its array loops, so threads working on different examples of
-a batch run in parallel; each keeps its working set small enough for its core's cache.
+numpy releases the GIL inside its array loops, so threads working on different poses of a
+batch run in parallel, each with a working set small enough for its core's cache.
 """
 
+import collections
+import contextlib
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
-_pool = None
-_pool_lock = threading.Lock()
+import numpy as np
+
+# Scratch buffers kept for reuse: a fresh multi-megabyte array is a fresh memory mapping,
+# and faulting its pages in costs about as much as the work done in it.
+_MAX_SPARE_SHAPES = 4
+_spare_buffers = collections.OrderedDict()  # (shape, dtype) -> [arrays], least recent first
+_spare_lock = threading.Lock()
 
 
 def usable_cores():
@@ -22,7 +28,9 @@ def usable_cores():
 def split_over_cores(function, count):
     """Calls `function(indices)` on disjoint slices of `range(count)`, one per core, in parallel.
 
-    Returns when all calls have finished; an exception in any call is raised here.
+    Only a call from the main thread fans out: a worker thread (a `tf.data` map, a user's
+    thread pool) already has parallelism around it, and more threads would only contend.
+    Returns when all slices are done; the first exception of any slice is raised here.
 
     Example:
 
@@ -33,27 +41,54 @@ def split_over_cores(function, count):
     [0, 1, 2, 3, 4]
     """
     workers = min(count, usable_cores())
-    if workers <= 1:
+    if workers <= 1 or threading.current_thread() is not threading.main_thread():
         function(range(count))
         return
-    futures = [_executor().submit(function, range(k, count, workers)) for k in range(workers)]
-    for future in futures:
-        future.result()
+    errors = []
+
+    def run(indices):
+        try:
+            function(indices)
+        except BaseException as error:  # re-raised in the calling thread below
+            errors.append(error)
+
+    helpers = [
+        threading.Thread(target=run, args=(range(k, count, workers),), daemon=True)
+        for k in range(1, workers)
+    ]
+    for thread in helpers:
+        thread.start()
+    run(range(0, count, workers))
+    for thread in helpers:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
-def _executor():
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(usable_cores(), thread_name_prefix="posegan-zoo-geometry")
-        return _pool
+@contextlib.contextmanager
+def scratch_buffer(shape, dtype=np.float32):
+    """A reusable `np.empty(shape, dtype)` for the duration of a `with` block.
 
+    Example:
 
-def _forget_pool_after_fork():
-    # A forked child has none of the parent's threads: it starts its own pool when needed.
-    global _pool, _pool_lock
-    _pool, _pool_lock = None, threading.Lock()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+    >>> from posegan_zoo.pose._parallel import scratch_buffer
+    >>> with scratch_buffer((2, 3)) as buffer:
+    ...     buffer.shape
+    (2, 3)
+    """
+    key = (tuple(shape), np.dtype(dtype).str)
+    with _spare_lock:
+        spares = _spare_buffers.get(key)
+        buffer = spares.pop() if spares else None
+    if buffer is None:
+        buffer = np.empty(shape, dtype)
+    try:
+        yield buffer
+    finally:
+        with _spare_lock:
+            spares = _spare_buffers.setdefault(key, [])
+            _spare_buffers.move_to_end(key)
+            if len(spares) < usable_cores():
+                spares.append(buffer)
+            while len(_spare_buffers) > _MAX_SPARE_SHAPES:
+                _spare_buffers.popitem(last=False)

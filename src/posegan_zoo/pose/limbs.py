@@ -4,7 +4,7 @@ import numpy as np
 
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.errors import InvalidPoseError
-from posegan_zoo.pose._parallel import split_over_cores
+from posegan_zoo.pose._parallel import scratch_buffer, split_over_cores
 from posegan_zoo.pose.pose import Pose
 from posegan_zoo.pose.skeleton import LIMBS, NUM_LIMBS, TORSO
 
@@ -61,10 +61,10 @@ def limb_masks(pose, image_size):
     masks = np.empty((len(factors[0]), height, width, NUM_LIMBS), np.float32)
 
     def fill(examples):
-        scratch = np.empty((NUM_LIMBS, height, width), np.float32)
-        for k in examples:
-            log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
-            masks[k] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
+        with scratch_buffer((NUM_LIMBS, height, width)) as scratch:
+            for k in examples:
+                log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
+                masks[k] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
 
     split_over_cores(fill, len(masks))
     return masks.reshape(*batch_shape, height, width, NUM_LIMBS)
@@ -88,17 +88,17 @@ def mask_log_prior(pose, image_size):
     prior = np.empty((len(factors[0]), height, width, NUM_LIMBS + 1), np.float32)
 
     def fill(examples):
-        # One pose at a time, limbs first in scratch buffers that stay in the CPU cache.
-        scratch = np.empty((NUM_LIMBS, height, width), np.float32)
-        for k in examples:
-            log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
-            strongest = log_masks.max(axis=0)
-            out = prior[k]
-            out[..., 1:] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
-            # 1 - max(mask) via expm1 keeps its precision where a mask is close to 1.
-            out[..., 0] = -np.expm1(strongest)
-            out += np.float32(PRIOR_EPSILON)
-            np.log(out, out=out)
+        # One pose at a time, limbs first in a scratch buffer that stays in the CPU cache.
+        with scratch_buffer((NUM_LIMBS, height, width)) as scratch:
+            for k in examples:
+                log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
+                strongest = log_masks.max(axis=0)
+                out = prior[k]
+                out[..., 1:] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
+                # 1 - max(mask) via expm1 keeps its precision where a mask is close to 1.
+                out[..., 0] = -np.expm1(strongest)
+                out += np.float32(PRIOR_EPSILON)
+                np.log(out, out=out)
 
     split_over_cores(fill, len(prior))
     return prior.reshape(*batch_shape, height, width, NUM_LIMBS + 1)
@@ -150,11 +150,12 @@ def _log_limb_masks(rows, cols, valid, out):
     """One pose's log limb masks (-inf for missing limbs), `(10, H, W)` float32 in `out`."""
     np.matmul(rows, cols, out=out)
     peak = out.reshape(len(out), -1).max(axis=1)
-    # mask / (grid max + eps) == exp(exponent - peak - log(1 + eps * exp(-peak))). Subtracting
+    # mask / (grid max + eps) == exp(exponent - peak - log(1 + eps * exp(-peak))), the last
+    # term as a logaddexp, which does not overflow for a limb far off the frame. Subtracting
     # the peak first keeps the peak pixel's exponent exact (0 minus a tiny term), which the
     # background prior 1 - max(mask) needs.
     out -= peak[:, None, None]
-    tail = -np.log1p(_PEAK_EPSILON * np.exp(-peak.astype(np.float64)))
+    tail = -np.logaddexp(0.0, np.log(_PEAK_EPSILON) - peak.astype(np.float64))
     out += np.where(valid, tail, -np.inf).astype(np.float32)[:, None, None]
     return out
 
