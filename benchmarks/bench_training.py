@@ -341,9 +341,9 @@ def bench_pipeline(clips, size, batch, batches, repeats):
 def package_parts(clips, size, batch, repeats):
     """The package pipeline's work for one batch, part by part, each timed alone.
 
-    Mirrors `pair_dataset`: per example two `ImageProjectiveTransformV3` warps of the
-    whole frame cast to float32 (crop and augmentation in one map), then per batch the
-    vectorized numpy geometry. Returns `{part: (wall ms, CPU ms, calls per batch)}`.
+    Mirrors `pair_dataset`: per example two `ImageProjectiveTransformV3` warps (crop and
+    augmentation in one map) of the frame window the crop reads, cast to float32, then per
+    batch the vectorized numpy geometry. Returns `{part: (wall ms, CPU ms, calls per batch)}`.
     """
     clip = clips[0]
     frame = np.asarray(Image.open(clip.frame_paths[0]).convert("RGB"))
@@ -411,17 +411,11 @@ def package_parts(clips, size, batch, repeats):
     images = 2 * batch
     parts = {
         "decode one frame, Pillow (cold pass only)": (decode, images),
-        "warp one frame: cast to float32 + ImageProjectiveTransformV3 (as pair_dataset)": (
-            lambda: cast_warp(frame_tensor),
-            images,
-        ),
-        "  of which the cast of the whole frame to float32": (
-            lambda: cast(frame_tensor),
-            images,
-        ),
+        "warp one frame: its crop window cast to float32 + ImageProjectiveTransformV3 "
+        "(as pair_dataset)": (lambda: window_warp(frame_tensor), images),
         "  of which ImageProjectiveTransformV3 alone": (lambda: float_warp(frame_float), images),
-        "  alternative: slice the frame window the crop reads, then cast + warp (same output)": (
-            lambda: window_warp(frame_tensor),
+        "  before: the whole frame cast to float32 + ImageProjectiveTransformV3": (
+            lambda: cast_warp(frame_tensor),
             images,
         ),
         "  alternative: Pillow AFFINE bilinear on the uint8 frame, to float32": (

@@ -1,14 +1,15 @@
 """Training pairs as a `tf.data` pipeline: sampling, the paper's crop, augmentation, geometry.
 
 Each element is `(inputs, target_image)`: `inputs` holds the PoseWarp generator's inputs
-(`posegan_zoo.models.GENERATOR_INPUTS`) plus "source_keypoints" and "target_keypoints"
-`(batch, 14, 2)` (NaN = missing joint) for visualisation; `target_image` is the real
-target frame, cropped and augmented like the source.
+(`posegan_zoo.models.posewarp.generator.GENERATOR_INPUTS`) plus "source_keypoints" and
+"target_keypoints" `(batch, 14, 2)` (NaN = missing joint) for visualisation; `target_image`
+is the real target frame, cropped and augmented like the source.
 
 How it runs: pair indices come from a counter and a stateless RNG, so a seed fixes the whole
 stream however many workers run; frames are decoded once and kept in a shared in-memory
-cache; crop and augmentation are one affine warp per image in TensorFlow; the pose geometry
-(heatmaps, mask prior, limb transforms) is computed per batch by the vectorized numpy code.
+cache, of which each example reads only the window its crop covers; crop and augmentation
+are one affine warp per image in TensorFlow; the pose geometry (heatmaps, mask prior, limb
+transforms) is computed per batch by the vectorized numpy code.
 """
 
 import collections
@@ -214,15 +215,20 @@ def pair_dataset(
         offset = tf.gather(offsets, clip)
         return offset + first, offset + second, tf.stack([seed, pair[0] * 100003 + pair[1]])
 
-    def fetch(first, second):
-        def read(a, b):
-            return cache(a), cache(b)
+    def fetch(first, second, window):
+        """The two frames' pixels inside `window` (x0, y0, x1, y1), and each crop's origin."""
 
-        frames = tf.numpy_function(read, [first, second], [tf.uint8, tf.uint8], stateful=False)
-        return [tf.ensure_shape(frame, [None, None, 3]) for frame in frames]
+        def read(a, b, box):
+            source, source_origin = _read_window(cache(a), box)
+            target, target_origin = _read_window(cache(b), box)
+            return source, target, np.array([source_origin, target_origin], np.float32)
+
+        *crops, origins = tf.numpy_function(
+            read, [first, second, window], [tf.uint8, tf.uint8, tf.float32], stateful=False
+        )
+        return [tf.ensure_shape(crop, [None, None, 3]) for crop in crops], origins
 
     def load_pair(first, second, draw_seed):
-        source_frame, target_frame = fetch(first, second)
         scale = tf.minimum(tf.gather(scales, first), tf.gather(scales, second))
         centre = (tf.gather(centres, first) + tf.gather(centres, second)) / 2.0
         crop = _as_matrix3(
@@ -239,9 +245,32 @@ def pair_dataset(
         else:
             draw, matrix = None, crop
         inverse = tf.linalg.inv(matrix)
-        params = tf.concat([tf.reshape(inverse[:2], [6]), [0.0, 0.0]], axis=0)[None]
+        # Only the frame pixels the warp reads are fetched (and cast to float): the box that
+        # the output grid's corners map to, plus one pixel for the bilinear neighbours.
+        corners = tf.constant(
+            [
+                [0.0, 0.0, 1.0],
+                [width - 1.0, 0.0, 1.0],
+                [0.0, height - 1.0, 1.0],
+                [width - 1.0, height - 1.0, 1.0],
+            ]
+        )
+        reads = corners @ tf.transpose(inverse[:2])  # (4, 2) frame (x, y)
+        low = tf.math.floor(tf.reduce_min(reads, axis=0)) - 1.0
+        high = tf.math.ceil(tf.reduce_max(reads, axis=0)) + 2.0
+        window = tf.cast(tf.concat([low, high], axis=0), tf.int64)
+        (source_frame, target_frame), origins = fetch(first, second, window)
 
-        def warp(frame):
+        def warp(frame, origin):
+            # Frame pixel (x, y) is pixel (x, y) - origin of the fetched window.
+            params = tf.concat(
+                [
+                    tf.reshape(inverse[:2, :2], [2, 2]),
+                    tf.reshape(inverse[:2, 2] - origin, [2, 1]),
+                ],
+                axis=1,
+            )
+            params = tf.concat([tf.reshape(params, [6]), [0.0, 0.0]], axis=0)[None]
             warped = tf.raw_ops.ImageProjectiveTransformV3(
                 images=tf.cast(frame[None], tf.float32),
                 transforms=params,
@@ -261,8 +290,8 @@ def pair_dataset(
             return moved
 
         return {
-            "source_image": warp(source_frame),
-            "target_image": warp(target_frame),
+            "source_image": warp(source_frame, origins[0]),
+            "target_image": warp(target_frame, origins[1]),
             "source_keypoints": move(tf.gather(keypoints, first)),
             "target_keypoints": move(tf.gather(keypoints, second)),
         }
@@ -316,6 +345,19 @@ def pair_dataset(
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(add_geometry, num_parallel_calls=autotune, deterministic=True)
     return dataset.prefetch(autotune)
+
+
+def _read_window(frame, box):
+    """`frame[y0:y1, x0:x1]` for `box` = (x0, y0, x1, y1) clipped to the frame, and (x0, y0).
+
+    A box wholly outside the frame gives one black pixel: every sample is then fill (black).
+    """
+    height, width = frame.shape[:2]
+    x0, y0 = min(max(int(box[0]), 0), width), min(max(int(box[1]), 0), height)
+    x1, y1 = max(min(int(box[2]), width), x0), max(min(int(box[3]), height), y0)
+    if x1 == x0 or y1 == y0:
+        return np.zeros((1, 1, 3), np.uint8), (0.0, 0.0)
+    return frame[y0:y1, x0:x1], (float(x0), float(y0))
 
 
 def _check_pairs(pairs, table, clips):
