@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -197,6 +198,17 @@ def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):
         raise RuntimeError("killed mid-write")
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["weights.bin"]
+
+
+def test_atomic_path_files_get_the_usual_permissions(tmp_path):
+    # Like any file the user writes: 0o666 less the umask (a temporary file would be 0o600).
+    umask = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "a.json") as tmp:
+            tmp.write_text("{}")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o644
 
 
 def test_a_failed_checkpoint_keeps_the_previous_one(tmp_path):

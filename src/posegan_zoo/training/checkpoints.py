@@ -10,7 +10,7 @@ import contextlib
 import json
 import os
 import pathlib
-import tempfile
+import secrets
 
 import keras
 
@@ -37,9 +37,14 @@ def atomic_path(path):
     """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    tmp = pathlib.Path(name)
+    while True:
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}{path.suffix}"
+        try:
+            # Mode 0o666 less the umask, like any file the user writes (mkstemp gives 0o600).
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            break
+        except FileExistsError:
+            continue
     try:
         yield tmp
         with open(tmp, "rb+") as written:
