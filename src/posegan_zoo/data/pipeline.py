@@ -173,6 +173,9 @@ def pair_dataset(
         start: index of the first example of the random stream; a run resumed after `k`
             steps of batch `b` passes `k * b` to continue exactly where it stopped.
 
+    Delete a module-level iterator of this dataset before the interpreter exits (see
+    docs/data.md): TensorFlow can hang destroying it during shutdown.
+
     Example:
 
     >>> from posegan_zoo.data import pair_dataset, read_posewarp_dataset
