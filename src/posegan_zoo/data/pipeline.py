@@ -266,13 +266,7 @@ def pair_dataset(
 
         def warp(frame, origin):
             # Frame pixel (x, y) is pixel (x, y) - origin of the fetched window.
-            params = tf.concat(
-                [
-                    tf.reshape(inverse[:2, :2], [2, 2]),
-                    tf.reshape(inverse[:2, 2] - origin, [2, 1]),
-                ],
-                axis=1,
-            )
+            params = tf.concat([inverse[:2, :2], (inverse[:2, 2] - origin)[:, None]], axis=1)
             params = tf.concat([tf.reshape(params, [6]), [0.0, 0.0]], axis=0)[None]
             warped = tf.raw_ops.ImageProjectiveTransformV3(
                 images=tf.cast(frame[None], tf.float32),
