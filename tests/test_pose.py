@@ -434,6 +434,18 @@ def test_batched_calls_equal_a_loop_of_single_calls():
     assert batched["prior"].shape == (2, 3, 32, 64, 11)
     assert batched["transforms"].shape == (2, 3, 2, 3, 11)
     assert batched["scale"].shape == (2, 3)
+    # The per-pixel maps start on a 64-byte boundary, where TensorFlow wraps an array as a
+    # tensor without copying it (the training pipeline hands them over every batch); numpy
+    # alone gives 16 bytes, so several sizes make a lucky pass unlikely.
+    for size in ((32, 64), (48, 48), (256, 256)):
+        maps = {
+            "heatmaps": joint_heatmaps(source, size),
+            "masks": limb_masks(source, size),
+            "prior": mask_log_prior(source, size),
+        }
+        for name, array in maps.items():
+            assert array.ctypes.data % 64 == 0, (name, size)
+            assert array.flags.c_contiguous and array.flags.writeable, (name, size)
     for i in range(2):
         for j in range(3):
             single = {

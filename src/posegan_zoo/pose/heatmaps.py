@@ -3,6 +3,7 @@
 import numpy as np
 
 from posegan_zoo._validation import as_image_size
+from posegan_zoo.pose._parallel import aligned_empty
 from posegan_zoo.pose.pose import Pose
 
 # The paper's joint Gaussian: sigma 7/4 pixels on the half-resolution grid.
@@ -40,4 +41,5 @@ def joint_heatmaps(pose, image_size, downsample=DEFAULT_DOWNSAMPLE, sigma=DEFAUL
     gx = np.exp(scale * np.square(np.arange(width) - x[..., None])).astype(np.float32)
     gy = np.exp(scale * np.square(np.arange(height) - y[..., None])).astype(np.float32)
     gy *= on_grid[..., None]
-    return np.einsum("...jh,...jw->...hwj", gy, gx)
+    maps = aligned_empty((*pose.batch_shape, height, width, x.shape[-1]))
+    return np.einsum("...jh,...jw->...hwj", gy, gx, out=maps)

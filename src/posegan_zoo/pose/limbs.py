@@ -4,7 +4,7 @@ import numpy as np
 
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.errors import InvalidPoseError
-from posegan_zoo.pose._parallel import scratch_buffer, split_over_cores
+from posegan_zoo.pose._parallel import aligned_empty, scratch_buffer, split_over_cores
 from posegan_zoo.pose.pose import Pose
 from posegan_zoo.pose.skeleton import LIMBS, NUM_LIMBS, TORSO
 
@@ -58,7 +58,7 @@ def limb_masks(pose, image_size):
     ((64, 64, 10), 1.0)
     """
     factors, batch_shape, (height, width) = _limb_factors(pose, image_size)
-    masks = np.empty((len(factors[0]), height, width, NUM_LIMBS), np.float32)
+    masks = aligned_empty((len(factors[0]), height, width, NUM_LIMBS))
 
     def fill(examples):
         with scratch_buffer((NUM_LIMBS, height, width)) as scratch:
@@ -85,7 +85,7 @@ def mask_log_prior(pose, image_size):
     ((32, 32, 11), 0.0, True)
     """
     factors, batch_shape, (height, width) = _limb_factors(pose, image_size)
-    prior = np.empty((len(factors[0]), height, width, NUM_LIMBS + 1), np.float32)
+    prior = aligned_empty((len(factors[0]), height, width, NUM_LIMBS + 1))
 
     def fill(examples):
         # One pose at a time, limbs first in a scratch buffer that stays in the CPU cache.
