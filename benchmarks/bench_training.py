@@ -1,8 +1,8 @@
 """Training throughput: the input pipeline (package vs reference approach) and train steps.
 
 Usage: python benchmarks/bench_training.py [--size 256] [--batch 4] [--examples 32]
-       [--repeats 3] [--steps 2] [--warmup 0] [--train-sizes 128,256] [--perceptual-step]
-       [--skip-pipeline]
+       [--package-examples 256] [--repeats 5] [--steps 2] [--warmup 0]
+       [--train-sizes 128,256] [--perceptual-step] [--skip-pipeline]
 
 The defaults take about 6-9 minutes on a busy 2-core CPU (about 5 CPU-minutes, so about
 3 on two idle cores). More steps or examples give steadier figures;
@@ -14,14 +14,16 @@ Measured side by side in the same run, on the bundled real clip
 1. Input pipeline, examples/s at `--size` with the paper's augmentation:
    - the package's `pair_dataset(clips, size, batch_size=batch)`: a cold pass (a fresh
      dataset, its frame cache empty: construction, first decodes and `--examples`
-     examples) and the warm steady state (the same iterator afterwards, every frame cached;
-     `--repeats` rounds of `--examples` examples, median);
+     examples) and the warm steady state (every frame cached: per round a fresh iterator,
+     a few untimed batches, then `--package-examples` examples);
    - the reference's approach, re-implemented here (see `ReferencePairs`): one example at
      a time in numpy / Pillow, both frames decoded from disk for every example, the crop
      as resize + translate, the augmentation as separate warps in the reference's order,
      and the geometry with `tests/reference_impl.py` one example at a time;
    - the same with decoded frames cached, which separates the decode cost from the rest.
-   Then the reference's time split by stage, and the package's parts timed alone.
+   `--repeats` rounds of each, interleaved (reference, reference cached, package, then
+   again), medians. Then the reference's time split by stage, and the package's parts
+   timed alone.
 2. Train-step seconds per example (batch `--batch`, paper-size models, `train_on_batch`
    on one real batch, the first call (tracing) and `--warmup` more calls excluded, median
    of `--steps` calls): `PoseWarpGenerator` stage 1 with L1 reconstruction, stage 2 with
@@ -37,6 +39,7 @@ average before and after the run: on a busy machine examples/s fall, CPU times b
 """
 
 import argparse
+import functools
 import gc
 import os
 import pathlib
@@ -78,6 +81,7 @@ from posegan_zoo.pose import (  # noqa: E402
 
 TENNIS = ROOT / "examples" / "data" / "posewarp_tennis"
 PAPER = Augmentation()  # the ranges the reference re-implementation draws from too
+PACKAGE_WARMUP_BATCHES = 5  # a fresh iterator's parallel maps are up to speed after 2-3
 
 
 # --------------------------------------------------------------------------- the reference
@@ -275,45 +279,43 @@ class ReferencePairs:
 # --------------------------------------------------------------------------- 1. pipeline
 
 
-def time_rounds(next_batch, batches, repeats):
-    """Median (wall, process CPU) seconds of `repeats` rounds of `batches` calls, and all walls.
+def time_round(next_batch, batches):
+    """(wall, process CPU) seconds of `batches` calls of `next_batch`.
 
     Process CPU time counts every thread of the process (the `tf.data` workers too), so it
     measures the work done, which other processes' load disturbs much less than wall time.
     """
-    walls, cpus = [], []
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        for _ in range(batches):
-            next_batch()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), walls
+    wall, cpu = time.perf_counter(), time.process_time()
+    for _ in range(batches):
+        next_batch()
+    return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def bench_pipeline(clips, size, batch, batches, repeats):
-    """Rows `(name, wall s per round, CPU s per round, all walls)`, the reference's stages."""
-    rows = []
-    breakdown = {}
-    for cached in (False, True):
-        pairs = ReferencePairs(clips, size, batch, cache_frames=cached)
+def bench_pipeline(clips, size, batch, batches, package_batches, repeats):
+    """Rows `(name, wall s / example, CPU s / example, round walls)`, the reference's stages.
+
+    The rounds interleave: each repeat times one round of each reference variant and one
+    round of the package, so that a change of machine load during the run touches all of
+    them alike. A package round opens a fresh iterator of the same dataset (its frame cache
+    stays warm), reads `PACKAGE_WARMUP_BATCHES` untimed while the parallel maps ramp up,
+    times `package_batches` and deletes the iterator, so that no prefetching runs while
+    the reference is timed. Package rounds are longer (more examples) than the
+    reference's, to last about as long.
+    """
+    references = {
+        "reference approach (both frames decoded from disk per example)": ReferencePairs(
+            clips, size, batch, cache_frames=False
+        ),
+        "reference approach, decoded frames cached": ReferencePairs(
+            clips, size, batch, cache_frames=True
+        ),
+    }
+    for pairs in references.values():
         pairs.next_batch()  # warm-up (and, cached, the first decodes)
         pairs.reset_stages()
-        wall, cpu, walls = time_rounds(pairs.next_batch, batches, repeats)
-        name = (
-            "reference approach, decoded frames cached"
-            if cached
-            else "reference approach (both frames decoded from disk per example)"
-        )
-        rows.append((name, wall, cpu, walls))
-        count = repeats * batches * batch
-        breakdown[cached] = {
-            stage: 1e3 * value / count for stage, value in pairs.stage_seconds.items()
-        }
-        breakdown[cached]["total"] = sum(breakdown[cached].values())
 
-    # Package: a fresh dataset (empty frame cache), then the same iterator warm. It is the
-    # process's first tf.data pipeline: the cold pass includes TF's start-up too.
+    # Package, cold: a fresh dataset (empty frame cache). It is the process's first tf.data
+    # pipeline: the cold pass includes TF's start-up too.
     wall, cpu = time.perf_counter(), time.process_time()
     dataset = pair_dataset(clips, size, batch_size=batch, seed=0)
     iterator = iter(dataset)
@@ -321,20 +323,54 @@ def bench_pipeline(clips, size, batch, batches, repeats):
     first_batch = time.perf_counter() - wall
     for _ in range(batches - 1):
         next(iterator)
-    cold = time.perf_counter() - wall
+    cold = (time.perf_counter() - wall, time.process_time() - cpu)
+    del iterator
+
+    def package_round():
+        iterator = iter(dataset)
+        for _ in range(PACKAGE_WARMUP_BATCHES):
+            next(iterator)
+        step = functools.partial(next, iterator)
+        timed = time_round(step, package_batches)
+        del step, iterator  # stops its prefetching before the next reference round
+        return timed
+
+    rounds = {name: [] for name in references}
+    rounds["package"] = []
+    for _ in range(repeats):
+        for name, pairs in references.items():
+            rounds[name].append(time_round(pairs.next_batch, batches))
+        rounds["package"].append(package_round())
+
+    def row(name, timed, examples):
+        walls = [wall for wall, _ in timed]
+        return (
+            name,
+            statistics.median(walls) / examples,
+            statistics.median(cpu for _, cpu in timed) / examples,
+            walls,
+        )
+
+    rows = [row(name, rounds[name], batches * batch) for name in references]
     rows.append(
         (
             "package pair_dataset, cold (fresh process: construct, TF start-up, first "
             "decodes, first examples)",
-            cold,
-            time.process_time() - cpu,
-            [cold],
+            cold[0] / (batches * batch),
+            cold[1] / (batches * batch),
+            [cold[0]],
         )
     )
-    for _ in range(2 * batches):  # warm-up: every frame cached, prefetch running
-        next(iterator)
-    wall, cpu, walls = time_rounds(lambda: next(iterator), batches, repeats)
-    rows.append(("package pair_dataset, warm steady state", wall, cpu, walls))
+    rows.append(
+        row("package pair_dataset, warm steady state", rounds["package"], package_batches * batch)
+    )
+    breakdown = {}
+    for cached, pairs in zip((False, True), references.values(), strict=True):
+        count = repeats * batches * batch
+        breakdown[cached] = {
+            stage: 1e3 * value / count for stage, value in pairs.stage_seconds.items()
+        }
+        breakdown[cached]["total"] = sum(breakdown[cached].values())
     return rows, breakdown, first_batch
 
 
@@ -559,9 +595,12 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=256, help="pipeline crop size")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument(
-        "--examples", type=int, default=32, help="pipeline examples per timed round"
+        "--examples", type=int, default=32, help="reference examples per timed round"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="pipeline rounds (median)")
+    parser.add_argument(
+        "--package-examples", type=int, default=256, help="package examples per timed round"
+    )
+    parser.add_argument("--repeats", type=int, default=5, help="pipeline rounds (median)")
     parser.add_argument("--steps", type=int, default=2, help="timed train steps (median)")
     parser.add_argument(
         "--warmup", type=int, default=0, help="untimed train steps after the tracing call"
@@ -577,6 +616,7 @@ def main(argv=None):
     tf.get_logger().setLevel("ERROR")  # each new trainer traces anew: no retracing warnings
     batch, size = args.batch, args.size
     batches = max(1, -(-args.examples // batch))
+    package_batches = max(1, -(-args.package_examples // batch))
     train_sizes = [int(s) for s in args.train_sizes.split(",") if s.strip()]
     clips = read_posewarp_dataset(TENNIS)
     load_before = os.getloadavg()[0]
@@ -584,7 +624,7 @@ def main(argv=None):
 
     if not args.skip_pipeline:
         pipeline_rows, breakdown, first_batch = bench_pipeline(
-            clips, size, batch, batches, args.repeats
+            clips, size, batch, batches, package_batches, args.repeats
         )
         gc.collect()  # the package's iterator and its worker threads end here
         parts = package_parts(clips, size, batch, args.repeats)
@@ -608,7 +648,8 @@ def main(argv=None):
             f"## 1. Input pipeline: {size}x{size}, paper augmentation, batch {batch}, "
             f"tennis clip ({len(clips[0])} frames of "
             f"{'x'.join(map(str, Image.open(clips[0].frame_paths[0]).size))}); "
-            f"{examples} examples per round, median of {args.repeats} rounds"
+            f"median of {args.repeats} interleaved rounds of {examples} examples "
+            f"(package warm: {package_batches * batch})"
         )
         print()
         print(
@@ -619,9 +660,8 @@ def main(argv=None):
         warm_wall = pipeline_rows[-1][1]
         for name, wall, cpu, walls in pipeline_rows:
             print(
-                f"| {name} | {examples / wall:.1f} | {1e3 * wall / examples:.1f} | "
-                f"{1e3 * cpu / examples:.1f} | {', '.join(f'{w:.2f}' for w in walls)} | "
-                f"{wall / warm_wall:.1f}x |"
+                f"| {name} | {1 / wall:.1f} | {1e3 * wall:.1f} | {1e3 * cpu:.1f} | "
+                f"{', '.join(f'{w:.2f}' for w in walls)} | {wall / warm_wall:.1f}x |"
             )
         (_, ref_wall, ref_cpu, _), (_, cached_wall, cached_cpu, _) = pipeline_rows[:2]
         cold_wall, (_, _, warm_cpu, _) = pipeline_rows[2][1], pipeline_rows[3]
@@ -659,9 +699,10 @@ def main(argv=None):
         total = sum(parts[name][1] * parts[name][2] for name in used) / batch
         print()
         print(
-            f"Sum of the parts pair_dataset runs warm: {total:.1f} CPU ms / example; measured "
-            f"in the pipeline: {1e3 * warm_cpu / examples:.1f} (the rest: tf.data and "
-            "numpy_function transfers, and the parallel maps contending for the cores)."
+            f"Sum of the parts pair_dataset runs warm: {total:.1f} CPU ms / example, each "
+            f"timed alone on the main thread; measured in the pipeline: {1e3 * warm_cpu:.1f}, "
+            "which adds tf.data's own work and loses or gains by running the maps side by "
+            "side (the figures differ most on a loaded machine)."
         )
         print()
         print(
