@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from posegan_zoo._exit_safe_callbacks import exit_safe
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.data.augment import Augmentation, augmentation_matrix
 from posegan_zoo.data.clip import Clip
@@ -173,9 +174,6 @@ def pair_dataset(
         start: index of the first example of the random stream; a run resumed after `k`
             steps of batch `b` passes `k * b` to continue exactly where it stopped.
 
-    Delete a module-level iterator of this dataset before the interpreter exits (see
-    docs/data.md): TensorFlow can hang destroying it during shutdown.
-
     Example:
 
     >>> from posegan_zoo.data import pair_dataset, read_posewarp_dataset
@@ -221,6 +219,7 @@ def pair_dataset(
     def fetch(first, second, window):
         """The two frames' pixels inside `window` (x0, y0, x1, y1), and each crop's origin."""
 
+        @exit_safe
         def read(a, b, box):
             source, source_origin = _read_window(cache(a), box)
             target, target_origin = _read_window(cache(b), box)
@@ -294,6 +293,7 @@ def pair_dataset(
         }
 
     def add_geometry(batch):
+        @exit_safe
         def geometry(source, target):
             source, target = Pose(source), Pose(target)
             size = (height, width)

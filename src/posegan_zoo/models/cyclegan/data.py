@@ -6,6 +6,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, UnidentifiedImageError
 
+from posegan_zoo._exit_safe_callbacks import exit_safe
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.errors import DataFormatError, InvalidConfigError, InvalidImageError
 
@@ -59,6 +60,7 @@ def image_files(folder, argument="folder"):
     return paths
 
 
+@exit_safe
 def _decode(path):
     path = path.decode() if isinstance(path, bytes) else str(path)
     try:
