@@ -3,7 +3,7 @@
 import numpy as np
 
 from posegan_zoo._validation import as_image_size
-from posegan_zoo.pose._parallel import aligned_empty
+from posegan_zoo.pose._parallel import aligned_empty, split_over_cores
 from posegan_zoo.pose.pose import Pose
 
 # The paper's joint Gaussian: sigma 7/4 pixels on the half-resolution grid.
@@ -19,7 +19,7 @@ def joint_heatmaps(pose, image_size, downsample=DEFAULT_DOWNSAMPLE, sigma=DEFAUL
     on or beyond the border of that grid, gives an all-zero channel.
 
     Each 2-D Gaussian is the outer product of two 1-D ones, so the cost is one multiply
-    per output value.
+    per output value; the poses of a batch are split over the CPU cores.
 
     Example:
 
@@ -38,8 +38,19 @@ def joint_heatmaps(pose, image_size, downsample=DEFAULT_DOWNSAMPLE, sigma=DEFAUL
     x, y = xy[..., 0], xy[..., 1]
     on_grid = pose.visible & (x > 0) & (y > 0) & (x < width - 1) & (y < height - 1)
     scale = -0.5 / sigma**2
-    gx = np.exp(scale * np.square(np.arange(width) - x[..., None])).astype(np.float32)
-    gy = np.exp(scale * np.square(np.arange(height) - y[..., None])).astype(np.float32)
-    gy *= on_grid[..., None]
-    maps = aligned_empty((*pose.batch_shape, height, width, x.shape[-1]))
-    return np.einsum("...jh,...jw->...hwj", gy, gx, out=maps)
+    # Per pose, (W, 14) and (H, 14) factors: every row of the map is a row of `gy` times
+    # all of `gx`, a product written in the map's own (H, W, 14) order.
+    gx = np.exp(scale * np.square(np.arange(width)[:, None] - x[..., None, :]))
+    gy = np.exp(scale * np.square(np.arange(height)[:, None] - y[..., None, :]))
+    gy *= on_grid[..., None, :]
+    count, joints = int(np.prod(pose.batch_shape)), x.shape[-1]
+    gx = gx.astype(np.float32).reshape(count, width, joints)
+    gy = gy.astype(np.float32).reshape(count, height, joints)
+    maps = aligned_empty((count, height, width, joints))
+
+    def fill(examples):
+        for k in examples:
+            np.multiply(gy[k][:, None, :], gx[k][None, :, :], out=maps[k])
+
+    split_over_cores(fill, count)
+    return maps.reshape(*pose.batch_shape, height, width, joints)
