@@ -68,3 +68,56 @@ def test_unet_leaky_relu_slope_is_0_2():
     assert unet.convs[0].activation(keras.ops.convert_to_tensor([-1.0])).numpy()[0] == (
         pytest.approx(-0.2)
     )
+
+
+def warp_case(rng, batch, height, width, num_layers):
+    """Inputs for `LayerWarp`: random image and soft masks, rotated/scaled/shifted layers."""
+    logits = rng.normal(size=(batch, height, width, num_layers))
+    transforms = np.zeros((batch, 2, 3, num_layers), "float32")
+    transforms[:, :, :2] = np.eye(2)[None, :, :, None]
+    for b in range(batch):
+        for layer in range(1, num_layers):
+            angle, scale = rng.uniform(-0.8, 0.8), rng.uniform(0.7, 1.4)
+            transforms[b, :, :2, layer] = scale * np.array(
+                [[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]
+            )
+            # Shifts of up to half the frame: some samples fall outside it.
+            transforms[b, :, 2, layer] = rng.uniform(-0.5, 0.5, 2) * (width, height)
+    return {
+        "image": rng.uniform(-1, 1, (batch, height, width, 3)).astype("float32"),
+        "masks": (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype("float32"),
+        "transforms": transforms,
+    }
+
+
+@pytest.mark.parametrize("resampling", ["standard", "reference"])
+def test_layer_warp_gradient_is_the_adjoint_of_the_warp(resampling):
+    # For fixed masks the limbs are a linear map A of the image (and for a fixed image, of
+    # the masks): the gradient of <upstream, limbs> must be A^T upstream. A's columns are
+    # the warps of the unit images. (The gradient TensorFlow registers for its warp op, the
+    # output gradient warped back by the inverse maps, fails this.)
+    layer = LayerWarp(resampling)
+    rng = np.random.default_rng(3)
+    case = warp_case(rng, 2, 6, 5, 3)
+    upstream = rng.normal(size=(2, 6, 5, 6)).astype("float32")
+    image, masks = tf.constant(case["image"]), tf.constant(case["masks"])
+    with tf.GradientTape() as tape:
+        tape.watch([image, masks])
+        out = layer({"image": image, "masks": masks, "transforms": case["transforms"]})
+        objective = tf.reduce_sum(out["limbs"] * upstream)
+    image_grad, masks_grad = tape.gradient(objective, [image, masks])
+
+    def adjoint(name):
+        expected = np.zeros_like(case[name])
+        for k in np.ndindex(case[name].shape):
+            unit = np.zeros_like(case[name])
+            unit[k] = 1.0
+            limbs = layer({**case, name: unit})["limbs"]
+            # Linear in `name` once the other input is fixed; the background is not warped.
+            expected[k] = np.sum(np.asarray(limbs) * upstream)
+        return expected
+
+    np.testing.assert_allclose(image_grad, adjoint("image"), atol=1e-5)
+    expected_masks = adjoint("masks")
+    expected_masks[..., 0] = 0.0  # mask 0 only scales the background, not the limbs
+    np.testing.assert_allclose(masks_grad, expected_masks, atol=1e-5)

@@ -11,6 +11,8 @@ Both come in two arithmetics:
 import keras
 from keras import ops
 
+from posegan_zoo.layers._layer_sampler import layer_table, sample_layers, sampling_taps
+
 RESAMPLING_MODES = ("standard", "reference")
 
 
@@ -82,7 +84,8 @@ class LayerWarp(keras.layers.Layer):
 
     Outputs (a dict): "background" `(batch, H, W, C)`, the image times mask 0, not warped;
     "limbs" `(batch, H, W, C * (L - 1))`, layer `l` (1..L-1) warped, in channels
-    `[(l - 1) * C, l * C)`. All `L - 1` warps run as one batched `ops.image.affine_transform`.
+    `[(l - 1) * C, l * C)`. All `L - 1` warps are one XLA-compiled gather (with the exact
+    gradient with respect to image and masks; none with respect to the transforms).
 
     Example:
 
@@ -102,46 +105,16 @@ class LayerWarp(keras.layers.Layer):
         self.resampling = _check_mode(resampling)
 
     def call(self, inputs):
-        image, masks, transforms = inputs["image"], inputs["masks"], inputs["transforms"]
-        image = ops.cast(image, self.compute_dtype)
-        masks = ops.cast(masks, self.compute_dtype)
-        transforms = ops.cast(transforms, "float32")
-        height, width, channels = image.shape[1], image.shape[2], image.shape[3]
-        num_warped = masks.shape[-1] - 1
-        background = image * masks[..., :1]
-        matrices = ops.reshape(ops.transpose(transforms[..., 1:], (0, 3, 1, 2)), (-1, 2, 3))
-        if self.resampling == "reference":
-            # Sample a reflect-padded copy at coordinates shifted by one, clamping at its
-            # border: output pixel (x + 1, y + 1) of the padded frame reads T(x, y) + 1.
-            padding = ((0, 0), (1, 1), (1, 1), (0, 0))
-            image = ops.pad(image, padding, mode="reflect")
-            masks = ops.pad(masks, padding, mode="reflect")
-            linear = matrices[:, :, :2]
-            offset = matrices[:, :, 2] - ops.sum(linear, axis=-1) + 1.0
-            matrices = ops.concatenate([linear, offset[..., None]], axis=-1)
-            fill_mode = "nearest"
-        else:
-            fill_mode = "constant"
-        # The products in (batch, L - 1, C, H, W) broadcast only over leading axes, a plain
-        # vectorized multiply (broadcasting the masks over a trailing C axis measured twice
-        # as slow on CPU); one transpose then gives the batched warp's layout.
-        limb_masks = ops.transpose(masks[..., 1:], (0, 3, 1, 2))[:, :, None]
-        planes = ops.transpose(image, (0, 3, 1, 2))[:, None]
-        layers = ops.transpose(limb_masks * planes, (0, 1, 3, 4, 2))
-        layers = ops.reshape(layers, (-1, *image.shape[1:]))
-        params = ops.concatenate(
-            [ops.reshape(matrices, (-1, 6)), ops.zeros_like(matrices[:, 0, :2])], axis=-1
-        )
-        warped = ops.image.affine_transform(
-            layers, params, interpolation="bilinear", fill_mode=fill_mode
-        )
-        if self.resampling == "reference":
-            warped = warped[:, 1:-1, 1:-1, :]
-        warped = ops.reshape(warped, (-1, num_warped, height, width, channels))
-        limbs = ops.reshape(
-            ops.transpose(warped, (0, 2, 3, 1, 4)), (-1, height, width, num_warped * channels)
-        )
-        return {"background": background, "limbs": limbs}
+        image = ops.cast(inputs["image"], self.compute_dtype)
+        masks = ops.cast(inputs["masks"], self.compute_dtype)
+        transforms = ops.cast(inputs["transforms"], "float32")
+        height, width = image.shape[1], image.shape[2]
+        table = layer_table(image, masks[..., 1:], self.resampling)
+        rows, fx, fy = sampling_taps(transforms[..., 1:], height, width)
+        return {
+            "background": image * masks[..., :1],
+            "limbs": sample_layers(table, rows, fx, fy),
+        }
 
     def compute_output_shape(self, input_shape):
         batch, height, width, channels = input_shape["image"]
