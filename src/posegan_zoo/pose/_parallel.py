@@ -29,11 +29,14 @@ def usable_cores():
 
 
 def split_over_cores(function, count):
-    """Calls `function(indices)` on disjoint slices of `range(count)`, one per core, in parallel.
+    """Spreads `range(count)` over one thread per core, each calling `function(indices)`.
 
-    Only a call from the main thread fans out: a worker thread (a `tf.data` map, a user's
-    thread pool) already has parallelism around it, and more threads would only contend.
-    Returns when all slices are done; the first exception of any slice is raised here.
+    The threads iterate over one shared iterator, so each index goes to exactly one thread,
+    whichever is free first: a core slowed by another process takes fewer poses (a fixed
+    split waits for the slowed half). Only a call from the main thread fans out: a worker
+    thread (a `tf.data` map, a user's thread pool) already has parallelism around it, and
+    more threads would only contend. Returns when every thread is done; the first exception
+    of any thread is raised here.
 
     Example:
 
@@ -55,13 +58,12 @@ def split_over_cores(function, count):
         except BaseException as error:  # re-raised in the calling thread below
             errors.append(error)
 
-    helpers = [
-        threading.Thread(target=run, args=(range(k, count, workers),), daemon=True)
-        for k in range(1, workers)
-    ]
+    # next() on a range iterator is one call under the GIL: no index is handed out twice.
+    shared = iter(range(count))
+    helpers = [threading.Thread(target=run, args=(shared,), daemon=True) for _ in range(1, workers)]
     for thread in helpers:
         thread.start()
-    run(range(0, count, workers))
+    run(shared)
     for thread in helpers:
         thread.join()
     if errors:
