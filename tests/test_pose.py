@@ -472,7 +472,7 @@ def test_per_pose_maps_do_not_depend_on_the_number_of_cores(monkeypatch, cores):
     np.testing.assert_array_equal(mask_log_prior(pose, 48), expected[0])
     np.testing.assert_array_equal(limb_masks(pose, 48), expected[1])
 
-    # The threads share one iterator: every index is handed out once, to one thread.
+    # The threads share one queue: every index is handed out once, to one thread.
     handed_out = []
     _parallel.split_over_cores(handed_out.extend, 50)
     assert sorted(handed_out) == list(range(50))

@@ -8,6 +8,7 @@ batch run in parallel, each with a working set small enough for its core's cache
 import collections
 import contextlib
 import os
+import queue
 import threading
 
 import numpy as np
@@ -31,12 +32,12 @@ def usable_cores():
 def split_over_cores(function, count):
     """Spreads `range(count)` over one thread per core, each calling `function(indices)`.
 
-    The threads iterate over one shared iterator, so each index goes to exactly one thread,
-    whichever is free first: a core slowed by another process takes fewer poses (a fixed
-    split waits for the slowed half). Only a call from the main thread fans out: a worker
-    thread (a `tf.data` map, a user's thread pool) already has parallelism around it, and
-    more threads would only contend. Returns when every thread is done; the first exception
-    of any thread is raised here.
+    The threads take indices from one shared queue, so each index goes to exactly one
+    thread, whichever is free first: a core slowed by another process takes fewer poses
+    (a fixed split waits for the slowed half). Only a call from the main thread fans out: a
+    worker thread (a `tf.data` map, a user's thread pool) already has parallelism around
+    it, and more threads would only contend. Returns when every thread is done; the first
+    exception of any thread is raised here.
 
     Example:
 
@@ -58,12 +59,23 @@ def split_over_cores(function, count):
         except BaseException as error:  # re-raised in the calling thread below
             errors.append(error)
 
-    # next() on a range iterator is one call under the GIL: no index is handed out twice.
-    shared = iter(range(count))
-    helpers = [threading.Thread(target=run, args=(shared,), daemon=True) for _ in range(1, workers)]
+    pending = queue.SimpleQueue()  # thread-safe by design, with or without a GIL
+    for index in range(count):
+        pending.put(index)
+
+    def take_pending():
+        while True:
+            try:
+                yield pending.get_nowait()
+            except queue.Empty:
+                return
+
+    helpers = [
+        threading.Thread(target=run, args=(take_pending(),), daemon=True) for _ in range(1, workers)
+    ]
     for thread in helpers:
         thread.start()
-    run(shared)
+    run(take_pending())
     for thread in helpers:
         thread.join()
     if errors:
