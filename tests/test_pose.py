@@ -13,8 +13,10 @@ import pytest
 import reference_impl as ref
 import scipy.io
 import scipy.ndimage
+import tensorflow as tf
 
 from posegan_zoo.errors import InvalidPoseError
+from posegan_zoo.layers import LayerWarp
 from posegan_zoo.models import SpatialTransformer
 from posegan_zoo.pose import (
     FLIP_PERMUTATION,
@@ -685,15 +687,15 @@ def test_warp_image_matches_scipy():
 # --------------------------------------------------------------------------- spatial transformer
 
 
-def warp_inputs(rng, batch, height, width):
+def warp_inputs(rng, batch, height, width, num_layers=11):
     image = rng.uniform(-1, 1, (batch, height, width, 3)).astype(np.float32)
-    logits = rng.normal(size=(batch, height, width, 11)) * 2
+    logits = rng.normal(size=(batch, height, width, num_layers)) * 2
     masks = np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
-    transforms = np.zeros((batch, 2, 3, 11))
+    transforms = np.zeros((batch, 2, 3, num_layers))
     transforms[:, :, :, 0] = np.eye(2, 3)
     centre = np.array([(width - 1) / 2, (height - 1) / 2])
     for b in range(batch):
-        for layer in range(1, 11):  # 10 different maps per example
+        for layer in range(1, num_layers):  # a different map per limb layer
             # Rotate, scale and shear about the centre, then shift by up to 40% of the frame:
             # part of each layer leaves the frame, most of it stays.
             linear = similarity(rng.uniform(0.6, 1.6), rng.uniform(-np.pi, np.pi), 0, 0)[:, :2]
@@ -748,3 +750,36 @@ def test_reference_spatial_transformer_matches_the_gather_sampler(warp_case):
 
     limbs = check_spatial_transformer("reference", warp_case, reference_layer)
     assert (limbs == 0).mean() < 0.01  # clamped: no zero fill
+
+
+@pytest.mark.parametrize("resampling", ["standard", "reference"])
+def test_layer_warp_gradient_is_the_adjoint_of_the_warp(resampling):
+    # For fixed masks the limbs are a linear map A of the image (and for a fixed image, of
+    # the masks): the gradient of <upstream, limbs> must be A^T upstream. A's columns are
+    # the warps of the unit images. (The gradient TensorFlow registers for its warp op, the
+    # output gradient warped back by the inverse maps, fails this.)
+    layer = LayerWarp(resampling)
+    rng = np.random.default_rng(3)
+    case = warp_inputs(rng, 2, 6, 5, num_layers=3)
+    upstream = rng.normal(size=(2, 6, 5, 6)).astype("float32")
+    image, masks = tf.constant(case["image"]), tf.constant(case["masks"])
+    with tf.GradientTape() as tape:
+        tape.watch([image, masks])
+        out = layer({"image": image, "masks": masks, "transforms": case["transforms"]})
+        objective = tf.reduce_sum(out["limbs"] * upstream)
+    image_grad, masks_grad = tape.gradient(objective, [image, masks])
+
+    def adjoint(name):
+        expected = np.zeros_like(case[name])
+        for k in np.ndindex(case[name].shape):
+            unit = np.zeros_like(case[name])
+            unit[k] = 1.0
+            limbs = layer({**case, name: unit})["limbs"]
+            # Linear in `name` once the other input is fixed; the background is not warped.
+            expected[k] = np.sum(np.asarray(limbs) * upstream)
+        return expected
+
+    np.testing.assert_allclose(image_grad, adjoint("image"), atol=1e-5)
+    expected_masks = adjoint("masks")
+    expected_masks[..., 0] = 0.0  # mask 0 only scales the background, not the limbs
+    np.testing.assert_allclose(masks_grad, expected_masks, atol=1e-5)
