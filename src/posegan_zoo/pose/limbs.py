@@ -4,7 +4,12 @@ import numpy as np
 
 from posegan_zoo._validation import as_image_size
 from posegan_zoo.errors import InvalidPoseError
-from posegan_zoo.pose._parallel import aligned_empty, scratch_buffer, split_over_cores
+from posegan_zoo.pose._parallel import (
+    aligned_empty,
+    matmul_on_this_thread,
+    scratch_buffer,
+    split_over_cores,
+)
 from posegan_zoo.pose.pose import Pose
 from posegan_zoo.pose.skeleton import LIMBS, NUM_LIMBS, TORSO
 
@@ -14,6 +19,9 @@ MIN_ALONG_VARIANCE = 5.0
 ALONG_VARIANCE_DIVISOR = 1.5
 PRIOR_EPSILON = 1e-10
 _PEAK_EPSILON = 1e-6
+# The exponent of a missing limb's mask: exp() of it is exactly 0 in float32, and being
+# finite it keeps infinities out of the BLAS products.
+_NO_MASK = -1e30
 
 # LIMBS padded to four slots; _LIMB_SLOTS marks the real ones.
 _LIMB_JOINTS = np.array([limb + (limb[-1],) * (4 - len(limb)) for limb in LIMBS])
@@ -57,17 +65,19 @@ def limb_masks(pose, image_size):
     >>> masks.shape, round(float(masks.max()), 3)
     ((64, 64, 10), 1.0)
     """
-    factors, batch_shape, (height, width) = _limb_factors(pose, image_size)
-    masks = aligned_empty((len(factors[0]), height, width, NUM_LIMBS))
+    pose = _as_pose(pose)
+    height, width = as_image_size(image_size)
+    rows, cols, valid = _limb_factors(_limb_quadratics(pose), height, width)
+    masks = aligned_empty((len(rows), height, width, NUM_LIMBS))
 
     def fill(examples):
         with scratch_buffer((NUM_LIMBS, height, width)) as scratch:
             for k in examples:
-                log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
+                log_masks, _ = _log_limb_masks(rows[k], cols[k], valid[k], scratch)
                 masks[k] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
 
     split_over_cores(fill, len(masks))
-    return masks.reshape(*batch_shape, height, width, NUM_LIMBS)
+    return masks.reshape(*pose.batch_shape, height, width, NUM_LIMBS)
 
 
 def mask_log_prior(pose, image_size):
@@ -84,40 +94,44 @@ def mask_log_prior(pose, image_size):
     >>> prior.shape, float(prior[..., 0].max()), float(prior[..., 1:].max()) < -23
     ((32, 32, 11), 0.0, True)
     """
-    factors, batch_shape, (height, width) = _limb_factors(pose, image_size)
-    prior = aligned_empty((len(factors[0]), height, width, NUM_LIMBS + 1))
+    pose = _as_pose(pose)
+    height, width = as_image_size(image_size)
+    limbs = _limb_quadratics(pose)
+    rows, cols, valid = _limb_factors(limbs, height, width)
+    basis, columns = _prior_factors(limbs, height, width)
+    prior = aligned_empty((len(rows), height, width, NUM_LIMBS + 1))
 
     def fill(examples):
         # One pose at a time, limbs first in a scratch buffer that stays in the CPU cache.
         with scratch_buffer((NUM_LIMBS, height, width)) as scratch:
             for k in examples:
-                log_masks = _log_limb_masks(*(factor[k] for factor in factors), scratch)
+                log_masks, offsets = _log_limb_masks(rows[k], cols[k], valid[k], scratch)
                 strongest = log_masks.max(axis=0)
+                # The limb channels: the same exponents and offsets, recomputed by one
+                # product written in the prior's own layout (cheaper than transposing
+                # `log_masks`; as precise, measured against float64).
                 out = prior[k]
-                out[..., 1:] = np.exp(log_masks, out=log_masks).transpose(1, 2, 0)
+                limb_columns = columns[k].copy()
+                limb_columns[2, :, 1:] += offsets.astype(np.float32)
+                matmul_on_this_thread(basis, limb_columns.reshape(3, -1), out.reshape(height, -1))
+                np.exp(out, out=out)
                 # 1 - max(mask) via expm1 keeps its precision where a mask is close to 1.
                 out[..., 0] = -np.expm1(strongest)
                 out += np.float32(PRIOR_EPSILON)
                 np.log(out, out=out)
 
     split_over_cores(fill, len(prior))
-    return prior.reshape(*batch_shape, height, width, NUM_LIMBS + 1)
+    return prior.reshape(*pose.batch_shape, height, width, NUM_LIMBS + 1)
 
 
-def _limb_factors(pose, image_size):
-    """Each limb's exponent as a product of per-row and per-column factors.
+def _limb_quadratics(pose):
+    """Each limb's Gaussian as a quadratic form: `(centre, qxx, qyy, cross, valid)`.
 
-    The exponent of limb `l` at pixel (x, y) is `rows[k, l, y] @ cols[k, l, :, x]`, with
-    `rows` `(n, 10, H, 3)` and `cols` `(n, 10, 3, W)` float32 for the n poses of the batch
-    (flattened). Returns `((rows, cols, valid), batch_shape, (H, W))`.
-
-    With u, v the coordinates along and across the limb, measured from its centre,
-    `-exponent = along * u^2 + across * v^2 = qxx dx^2 + cross dx dy + qyy dy^2`: per row, a
-    term in x scaled by dy, plus a term in x and a term in y; a batched matrix product
-    evaluates it in one pass.
+    With (dx, dy) a pixel's offset from the limb's centre `(..., 10, 2)`, the log of the
+    unnormalized mask is `-(qxx dx^2 + cross dx dy + qyy dy^2)` = `-(along u^2 + across
+    v^2)`, u and v the coordinates along and across the limb. Coefficients and the
+    validity flags are `(..., 10)`, float64.
     """
-    pose = _as_pose(pose)
-    height, width = as_image_size(image_size)
     start, end, valid = limb_axes(pose)
     centre = (start + end) / 2.0
     delta = end - start
@@ -131,23 +145,73 @@ def _limb_factors(pose, image_size):
     qxx = along * ux**2 + across * uy**2
     qyy = along * uy**2 + across * ux**2
     cross = 2.0 * (along - across) * ux * uy
+    return centre, qxx, qyy, cross, valid
+
+
+def _limb_factors(limbs, height, width):
+    """Each limb's exponent as a product of per-row and per-column factors.
+
+    The exponent of limb `l` at pixel (x, y) is `rows[k, l, y] @ cols[k, l, :, x]`, with
+    `rows` `(n, 10, H, 3)` and `cols` `(n, 10, 3, W)` float32 for the n poses of the batch
+    (flattened). Returns `(rows, cols, valid)`, `valid` `(n, 10)`.
+
+    Per row, the exponent `-(qxx dx^2 + cross dx dy + qyy dy^2)` is a term in x scaled by
+    dy, plus a term in x and a term in y; a batched matrix product evaluates it in one pass.
+    """
+    centre, qxx, qyy, cross, valid = limbs
     dx = np.arange(width) - centre[..., 0, None]  # (..., 10, W)
     dy = np.arange(height) - centre[..., 1, None]  # (..., 10, H)
     # Summed in the order cross term, x term, y term: with float32, the order (cross, y, x)
     # doubled the error of the background prior next to off-frame peaks (4e-3 in the log).
     rows = np.stack([dy, np.ones_like(dy), -qyy[..., None] * dy**2], axis=-1)
     cols = np.stack([-cross[..., None] * dx, -qxx[..., None] * dx**2, np.ones_like(dx)], axis=-2)
-    count = int(np.prod(pose.batch_shape))
-    factors = (
+    count = valid.size // NUM_LIMBS
+    return (
         rows.astype(np.float32).reshape(count, NUM_LIMBS, height, 3),
         cols.astype(np.float32).reshape(count, NUM_LIMBS, 3, width),
         valid.reshape(count, NUM_LIMBS),
     )
-    return factors, pose.batch_shape, (height, width)
+
+
+def _prior_factors(limbs, height, width):
+    """The limb exponents in the prior's `(H, W, 11)` layout, one matrix product per pose.
+
+    Returns `basis` `(H, 3)` and `columns` `(n, 3, W, 11)` float32: the exponent of limb
+    `l` at pixel (x, y) is `basis[y] @ columns[k, :, x, l + 1]`; channel 0 (the
+    background) and the channels of missing limbs are zero. The square in y is expanded
+    around the middle row, `t = y - (H - 1) / 2`: `basis[y] = (t^2, t, 1)`, which keeps
+    the float32 error at that of `_limb_factors` (both ~1e-5 where the exponent is above
+    -15, measured on 256 x 256 crops against float64).
+    """
+    centre, qxx, qyy, cross, valid = limbs
+    middle = (height - 1) / 2.0
+    t = np.arange(height) - middle
+    basis = np.stack([t**2, t, np.ones_like(t)], axis=-1).astype(np.float32)
+    cy = (centre[..., 1] - middle)[..., None]  # (..., 10, 1)
+    dx = np.arange(width) - centre[..., 0, None]  # (..., 10, W)
+    qxx, qyy, cross = qxx[..., None], qyy[..., None], cross[..., None]
+    # -(qxx dx^2 + cross dx (t - cy) + qyy (t - cy)^2), collected by powers of t.
+    by_power = np.stack(
+        [
+            np.broadcast_to(-qyy, dx.shape),
+            2.0 * qyy * cy - cross * dx,
+            -qxx * dx**2 + cross * cy * dx - qyy * cy**2,
+        ],
+        axis=-3,
+    )  # (..., 3, 10, W)
+    by_power = np.where(valid[..., None, :, None], by_power, 0.0)
+    count = valid.size // NUM_LIMBS
+    columns = np.zeros((count, 3, width, NUM_LIMBS + 1), np.float32)
+    columns[..., 1:] = by_power.reshape(count, 3, NUM_LIMBS, width).transpose(0, 1, 3, 2)
+    return basis, columns
 
 
 def _log_limb_masks(rows, cols, valid, out):
-    """One pose's log limb masks (-inf for missing limbs), `(10, H, W)` float32 in `out`."""
+    """One pose's log limb masks, `(10, H, W)` float32 in `out`, and their offsets.
+
+    The offsets `(10,)` float64 are what was added to each limb's exponent (normalization
+    by the grid max + 1e-6; `_NO_MASK` for a missing limb).
+    """
     np.matmul(rows, cols, out=out)
     peak = out.reshape(len(out), -1).max(axis=1)
     # mask / (grid max + eps) == exp(exponent - peak - log(1 + eps * exp(-peak))), the last
@@ -155,9 +219,11 @@ def _log_limb_masks(rows, cols, valid, out):
     # the peak first keeps the peak pixel's exponent exact (0 minus a tiny term), which the
     # background prior 1 - max(mask) needs.
     out -= peak[:, None, None]
-    tail = -np.logaddexp(0.0, np.log(_PEAK_EPSILON) - peak.astype(np.float64))
-    out += np.where(valid, tail, -np.inf).astype(np.float32)[:, None, None]
-    return out
+    tail = np.where(
+        valid, -np.logaddexp(0.0, np.log(_PEAK_EPSILON) - peak.astype(np.float64)), _NO_MASK
+    )
+    out += tail.astype(np.float32)[:, None, None]
+    return out, np.where(valid, tail - peak, _NO_MASK)
 
 
 def limb_transforms(source, target):
