@@ -3,7 +3,7 @@
 import numpy as np
 
 from posegan_zoo._validation import as_image_size
-from posegan_zoo.pose._parallel import aligned_empty, split_over_cores
+from posegan_zoo.pose._parallel import aligned_empty, matmul_on_this_thread, split_over_cores
 from posegan_zoo.pose.pose import Pose
 
 # The paper's joint Gaussian: sigma 7/4 pixels on the half-resolution grid.
@@ -18,8 +18,9 @@ def joint_heatmaps(pose, image_size, downsample=DEFAULT_DOWNSAMPLE, sigma=DEFAUL
     downsampled grid (joint coordinates divided by `downsample`). A missing joint, or one
     on or beyond the border of that grid, gives an all-zero channel.
 
-    Each 2-D Gaussian is the outer product of two 1-D ones, so the cost is one multiply
-    per output value; the poses of a batch are split over the CPU cores.
+    Each 2-D Gaussian is the outer product of two 1-D ones; per pose, one matrix product
+    forms all 14 and writes them in the map's `(H, W, 14)` order. The poses of a batch are
+    split over the CPU cores.
 
     Example:
 
@@ -38,19 +39,22 @@ def joint_heatmaps(pose, image_size, downsample=DEFAULT_DOWNSAMPLE, sigma=DEFAUL
     x, y = xy[..., 0], xy[..., 1]
     on_grid = pose.visible & (x > 0) & (y > 0) & (x < width - 1) & (y < height - 1)
     scale = -0.5 / sigma**2
-    # Per pose, (W, 14) and (H, 14) factors: every row of the map is a row of `gy` times
-    # all of `gx`, a product written in the map's own (H, W, 14) order.
+    # Per pose, (H, 14) row factors times a (14, W * 14) block-diagonal spread of the (W, 14)
+    # column factors: map[y, x, j] = gy[y, j] * gx[x, j] plus 13 exact zeros.
     gx = np.exp(scale * np.square(np.arange(width)[:, None] - x[..., None, :]))
     gy = np.exp(scale * np.square(np.arange(height)[:, None] - y[..., None, :]))
     gy *= on_grid[..., None, :]
     count, joints = int(np.prod(pose.batch_shape)), x.shape[-1]
-    gx = gx.astype(np.float32).reshape(count, width, joints)
     gy = gy.astype(np.float32).reshape(count, height, joints)
+    spread = np.zeros((count, joints, width, joints), np.float32)
+    spread[:, np.arange(joints), :, np.arange(joints)] = np.moveaxis(
+        gx.reshape(count, width, joints), -1, 0
+    )
     maps = aligned_empty((count, height, width, joints))
 
     def fill(examples):
         for k in examples:
-            np.multiply(gy[k][:, None, :], gx[k][None, :, :], out=maps[k])
+            matmul_on_this_thread(gy[k], spread[k].reshape(joints, -1), maps[k].reshape(height, -1))
 
     split_over_cores(fill, count)
     return maps.reshape(*pose.batch_shape, height, width, joints)
