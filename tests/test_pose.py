@@ -6,6 +6,7 @@ real poses of the tennis clip cropped the paper's way, and on poses with missing
 joints outside the frame; the warps are checked against scipy and the gather sampler.
 """
 
+import multiprocessing
 import threading
 
 import numpy as np
@@ -492,6 +493,30 @@ def test_per_pose_maps_do_not_depend_on_the_number_of_cores(monkeypatch, cores):
     worker.start()
     worker.join()
     assert [list(indices) for indices in calls] == [list(range(7))]
+
+
+def _split_in_child(results):
+    handed_out = []
+    _parallel.split_over_cores(handed_out.extend, 20)
+    results.put(sorted(handed_out))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
+def test_helper_threads_are_started_again_in_a_forked_child(monkeypatch):
+    # The helper threads are kept between calls; a child made by fork() has none of them
+    # and must start its own instead of queueing work for its parent's.
+    monkeypatch.setattr(_parallel, "usable_cores", lambda: 2)
+    _parallel.split_over_cores(lambda indices: list(indices), 4)
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_split_in_child, args=(results,))
+    child.start()
+    try:
+        assert results.get(timeout=60) == list(range(20))
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
 
 
 def test_transforms_need_the_same_batch_shape():

@@ -6,6 +6,7 @@ batch run in parallel, each with a working set small enough for its core's cache
 """
 
 import collections
+import concurrent.futures
 import contextlib
 import os
 import queue
@@ -20,10 +21,16 @@ _spare_buffers = collections.OrderedDict()  # (shape, dtype) -> [arrays], least 
 _spare_lock = threading.Lock()
 # TensorFlow's CPU tensors are aligned to 64 bytes (EIGEN_MAX_ALIGN_BYTES).
 _TENSOR_ALIGNMENT = 64
-# OpenBLAS hands a matrix product of more than 2^18 multiply-adds to its own threads, which
-# then spin for a while after it, taking the cores from the threads of `split_over_cores`
-# (measured: the prior of a batch of 4 at 256 x 256 took 12.5 ms instead of 4.2).
+# OpenBLAS hands a matrix product above a size threshold to its own threads (2^18
+# multiply-adds by default; between 0.85 and 1.6 million in the build numpy 2.4 ships,
+# measured), which then spin for a while after it, taking the cores from the threads of
+# `split_over_cores` (measured: the prior of a batch of 4 at 256 x 256 took 12.5 ms
+# instead of 4.2).
 _MAX_PRODUCT_ON_CALLING_THREAD = 2**18
+# The helper threads of `split_over_cores`, started on first use and kept: starting and
+# joining a thread per call cost about 0.08 ms, a call handed to a waiting one 0.04 ms.
+_helpers = None
+_helpers_lock = threading.Lock()
 
 
 def usable_cores():
@@ -36,8 +43,9 @@ def usable_cores():
 def split_over_cores(function, count):
     """Spreads `range(count)` over one thread per core, each calling `function(indices)`.
 
-    The threads take indices from one shared queue, so each index goes to exactly one
-    thread, whichever is free first: a core slowed by another process takes fewer poses
+    The calling thread works alongside helper threads (one per further core) that are
+    started on first use and kept for later calls. The threads take indices from one shared
+    queue, so each index goes to exactly one thread, whichever is free first: a core slowed by another process takes fewer poses
     (a fixed split waits for the slowed half). Only a call from the main thread fans out: a
     worker thread (a `tf.data` map, a user's thread pool) already has parallelism around
     it, and more threads would only contend. Returns when every thread is done; the first
@@ -74,16 +82,38 @@ def split_over_cores(function, count):
             except queue.Empty:
                 return
 
-    helpers = [
-        threading.Thread(target=run, args=(take_pending(),), daemon=True) for _ in range(1, workers)
-    ]
-    for thread in helpers:
-        thread.start()
+    helping = []
+    try:
+        pool = _helper_pool()
+        for _ in range(1, workers):
+            helping.append(pool.submit(run, take_pending()))
+    except RuntimeError:  # no new threads during interpreter shutdown: this thread does it all
+        pass
     run(take_pending())
-    for thread in helpers:
-        thread.join()
+    concurrent.futures.wait(helping)
     if errors:
         raise errors[0]
+
+
+def _helper_pool():
+    global _helpers
+    with _helpers_lock:
+        if _helpers is None:
+            _helpers = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max(1, usable_cores() - 1), thread_name_prefix="posegan_zoo.pose"
+            )
+        return _helpers
+
+
+def _forget_helpers():
+    # A child process made by fork() has none of its parent's threads: a pool copied from
+    # the parent would queue work for threads that do not exist.
+    global _helpers, _helpers_lock
+    _helpers, _helpers_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def matmul_on_this_thread(a, b, out):
