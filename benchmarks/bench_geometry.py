@@ -1,6 +1,6 @@
 """Throughput of PoseWarp's input geometry and spatial transformer: package vs reference.
 
-Usage: python benchmarks/bench_geometry.py [--batch 4,16] [--size 256] [--repeats 5]
+Usage: python benchmarks/bench_geometry.py [--batch 4,16] [--size 256] [--repeats 15,5]
 
 Times, in the same run and on the same inputs (real poses of the tennis clip, cropped the
 paper's way and jittered to fill the batch):
@@ -13,15 +13,21 @@ paper's way and jittered to fill the batch):
     resampling) against the reference approach: one `affine_warp_reference` call per limb
     layer, masking included. Both run eagerly and inside a `tf.function`, after a warm-up.
 
-Each figure is the median of `--repeats` timed runs (time.perf_counter) of one batch, for
-each batch size of `--batch`. The last column is the package's throughput divided by the
-reference's (same mode). Warp results are awaited by reading one element of each (a full
-copy to numpy would add the same ~20 ms of memory traffic to both sides at batch 16).
+Each figure is the median of `--repeats` timed runs (time.perf_counter) of one batch (15
+for (a), whose runs are short, 5 for (b)), for each batch size of `--batch`. The
+implementations take turns, each turn two calls in a row, and the second is the one timed:
+the first runs in the state the other side left (see `interleaved_medians`), which cost the
+package's geometry at batch 4 about 2.4 ms (1,900 page faults on its output arrays) on top
+of its 5-8 ms, as much as an 80 ms sleep before the call did (idle cores); (a) prints that
+first-call time too. The last column is the package's throughput divided by the reference's
+(same mode). Warp results are awaited by reading one element of each (a full copy to numpy
+would add the same ~20 ms of memory traffic to both sides at batch 16).
 
 Batch size matters for (a): the package returns one array per batch, and an array over
 32 MB (the prior at batch 16 and 256 x 256 is 46 MB) is a fresh memory mapping on every
-call with glibc, whose page faults cost 5-25 ms here; the reference's per-example arrays
-are small enough to be reused from the heap. Batch 4 is the training pipeline's default.
+call with glibc: at batch 16 its page faults took 12 ms of the package's 32 (measured
+against the same calls writing into reused arrays). Batch 4 is the training pipeline's
+default.
 """
 
 import argparse
@@ -84,22 +90,30 @@ def tennis_pairs(batch, size, rng):
 
 
 def interleaved_medians(functions, repeats, warmup=1):
-    """Median seconds of each function, timed round-robin.
+    """Median seconds of each function: `(repeated, first)`, two dicts keyed like `functions`.
 
-    Each round runs every function once, so that a change of machine load during the run
-    affects all of them alike (the ratios are more stable than with one series after
-    another).
+    Each round gives every function one turn, so that a change of machine load during the
+    run affects all of them alike. A turn is two calls in a row: `repeated` is the time of
+    the second (the steady state of calling the function batch after batch, what
+    examples/s means), `first` that of the first, which runs in the state the previous
+    function left: its data in the CPU caches instead of ours, the heap trimmed by its
+    frees (fresh output arrays then fault their pages in again), the second core idle.
     """
     for function in functions.values():
         for _ in range(warmup):
             function()
-    times = {name: [] for name in functions}
+    repeated = {name: [] for name in functions}
+    first = {name: [] for name in functions}
     for _ in range(repeats):
         for name, function in functions.items():
-            start = time.perf_counter()
-            function()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(series) for name, series in times.items()}
+            for series in (first, repeated):
+                start = time.perf_counter()
+                function()
+                series[name].append(time.perf_counter() - start)
+    return (
+        {name: statistics.median(times) for name, times in repeated.items()},
+        {name: statistics.median(times) for name, times in first.items()},
+    )
 
 
 # --------------------------------------------------------------------------- (a) geometry
@@ -211,21 +225,25 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", default="4,16", help="comma-separated batch sizes")
     parser.add_argument("--size", type=int, default=256)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--repeats", default="15,5", help="timed turns per implementation for (a), (b)"
+    )
     args = parser.parse_args(argv)
+    repeats = [int(count) for count in args.repeats.split(",")]
     load_before = os.getloadavg()[0]
     print(
-        f"{args.size}x{args.size}, median of {args.repeats} interleaved runs; "
+        f"{args.size}x{args.size}, median of {repeats[0]} / {repeats[1]} interleaved turns "
+        "for (a) / (b); "
         f"TF {tf.__version__}, numpy {np.__version__}, {platform.machine()}, "
         f"{os.cpu_count()} CPUs, GPUs: {len(tf.config.list_physical_devices('GPU'))}"
     )
     for batch in (int(b) for b in args.batch.split(",")):
-        benchmark_batch(batch, args.size, args.repeats)
+        benchmark_batch(batch, args.size, *repeats)
     print()
     print(f"load average {load_before:.1f} -> {os.getloadavg()[0]:.1f}")
 
 
-def benchmark_batch(batch, size, repeats):
+def benchmark_batch(batch, size, geometry_repeats, warp_repeats):
     rng = np.random.default_rng(0)
     source, target = tennis_pairs(batch, size, rng)
 
@@ -234,14 +252,14 @@ def benchmark_batch(batch, size, repeats):
         package_geometry(source[:1], target[:1], size),
         reference_geometry(source[:1], target[:1], size),
     )
-    a = interleaved_medians(
+    a, a_first = interleaved_medians(
         {
             "reference": lambda: reference_geometry(source, target, size),
             "package": lambda: package_geometry(source, target, size),
         },
-        repeats,
+        geometry_repeats,
     )
-    parts = interleaved_medians(
+    parts, _ = interleaved_medians(
         {
             ("heatmaps x2", "reference"): lambda: [
                 ref.joint_heatmaps(p.joints[k], p.visible[k], size, size)
@@ -262,7 +280,7 @@ def benchmark_batch(batch, size, repeats):
             ],
             ("limb transforms", "package"): lambda: limb_transforms(source, target),
         },
-        repeats,
+        geometry_repeats,
     )
 
     # (b) spatial transformer.
@@ -287,7 +305,7 @@ def benchmark_batch(batch, size, repeats):
             np.testing.assert_allclose(graph(inputs)["limbs"], expected, atol=1e-4)
         warps["package", resampling, "eager"] = lambda m=model: wait(m(inputs)["limbs"])
         warps["package", resampling, "tf.function"] = lambda g=graph: wait(g(inputs)["limbs"])
-    b = interleaved_medians(warps, repeats, warmup=2)
+    b, _ = interleaved_medians(warps, warp_repeats, warmup=2)
 
     # Tables.
     rows = [
@@ -335,6 +353,12 @@ def benchmark_batch(batch, size, repeats):
         for (kind, resampling, mode), seconds in b.items()
         if kind == "package"
     )
+    print(
+        f"(a), first call of each turn (right after the other side): reference "
+        f"{1e3 * a_first['reference']:.1f} ms, package {1e3 * a_first['package']:.1f} ms, "
+        f"{a_first['reference'] / a_first['package']:.1f}x"
+    )
+    print()
     print(
         f"batch {batch} targets: (a) >= 10x: {a['reference'] / a['package']:.1f}x; "
         f"(b) >= 3x: {ratios_b}"
