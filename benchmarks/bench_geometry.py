@@ -226,10 +226,16 @@ def main(argv=None):
     parser.add_argument("--batch", default="4,16", help="comma-separated batch sizes")
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument(
-        "--repeats", default="15,5", help="timed turns per implementation for (a), (b)"
+        "--repeats",
+        default="15,5",
+        help="timed turns per implementation: one count, or one for (a) and one for (b)",
     )
     args = parser.parse_args(argv)
     repeats = [int(count) for count in args.repeats.split(",")]
+    if len(repeats) == 1:
+        repeats *= 2
+    if len(repeats) != 2 or min(repeats) < 1:
+        parser.error(f"--repeats takes one or two positive counts, got {args.repeats!r}")
     load_before = os.getloadavg()[0]
     print(
         f"{args.size}x{args.size}, median of {repeats[0]} / {repeats[1]} interleaved turns "

@@ -32,6 +32,7 @@ def test_geometry_benchmark_prints_both_comparisons():
     out = run_benchmark("bench_geometry.py", "--batch", "2", "--size", "64", "--repeats", "1")
     assert "| (a) geometry | package, one call per batch |" in out
     assert '| (b) warp | package SpatialTransformer("reference") | tf.function |' in out
+    assert "(a), first call of each turn (right after the other side):" in out
     assert "batch 2 targets: (a) >= 10x:" in out
 
 

@@ -45,11 +45,11 @@ def split_over_cores(function, count):
 
     The calling thread works alongside helper threads (one per further core) that are
     started on first use and kept for later calls. The threads take indices from one shared
-    queue, so each index goes to exactly one thread, whichever is free first: a core slowed by another process takes fewer poses
-    (a fixed split waits for the slowed half). Only a call from the main thread fans out: a
-    worker thread (a `tf.data` map, a user's thread pool) already has parallelism around
-    it, and more threads would only contend. Returns when every thread is done; the first
-    exception of any thread is raised here.
+    queue, so each index goes to exactly one thread, whichever is free first: a core slowed
+    by another process takes fewer poses (a fixed split waits for the slowed half). Only a
+    call from the main thread fans out: a worker thread (a `tf.data` map, a user's thread
+    pool) already has parallelism around it, and more threads would only contend. Returns
+    when every thread is done; the first exception of any thread is raised here.
 
     Example:
 
