@@ -1,5 +1,5 @@
-"""Per-pose numpy work: spreading it over the CPU cores, its scratch buffers, and output
-arrays that TensorFlow takes over without a copy.
+"""Per-pose numpy work: spreading it over the CPU cores, matrix products that stay on the
+calling thread, scratch buffers, and output arrays that TensorFlow takes over without a copy.
 
 numpy releases the GIL inside its array loops, so threads working on different poses of a
 batch run in parallel, each with a working set small enough for its core's cache.
