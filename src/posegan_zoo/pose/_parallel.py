@@ -117,21 +117,25 @@ if hasattr(os, "register_at_fork"):
 
 
 def matmul_on_this_thread(a, b, out):
-    """`np.matmul(a, b, out=out)` for 2-D arrays, in row blocks small enough that the BLAS
-    library computes each one on the calling thread.
+    """`np.matmul(a, b, out=out)`, in blocks of rows of `a` small enough that the BLAS
+    library computes each product on the calling thread.
+
+    `a` is `(..., M, K)` and `b` `(..., K, N)`; numpy multiplies a stack one matrix at a
+    time, so the bound applies to each `(rows, K) x (K, N)` product.
 
     Example:
 
     >>> import numpy as np
     >>> from posegan_zoo.pose._parallel import matmul_on_this_thread
-    >>> a, b, out = np.ones((300, 3)), np.ones((3, 1000)), np.empty((300, 1000))
+    >>> a, b, out = np.ones((2, 300, 3)), np.ones((2, 3, 1000)), np.empty((2, 300, 1000))
     >>> matmul_on_this_thread(a, b, out)
     >>> float(out.min()), float(out.max())
     (3.0, 3.0)
     """
-    rows = max(1, _MAX_PRODUCT_ON_CALLING_THREAD // (b.shape[0] * b.shape[1]))
-    for start in range(0, len(a), rows):
-        np.matmul(a[start : start + rows], b, out=out[start : start + rows])
+    rows = max(1, _MAX_PRODUCT_ON_CALLING_THREAD // (b.shape[-2] * b.shape[-1]))
+    for start in range(0, a.shape[-2], rows):
+        block = slice(start, start + rows)
+        np.matmul(a[..., block, :], b, out=out[..., block, :])
 
 
 def aligned_empty(shape, dtype=np.float32):

@@ -212,7 +212,7 @@ def _log_limb_masks(rows, cols, valid, out):
     The offsets `(10,)` float64 are what was added to each limb's exponent (normalization
     by the grid max + 1e-6; `_NO_MASK` for a missing limb).
     """
-    np.matmul(rows, cols, out=out)
+    matmul_on_this_thread(rows, cols, out)
     peak = out.reshape(len(out), -1).max(axis=1)
     # mask / (grid max + eps) == exp(exponent - peak - log(1 + eps * exp(-peak))), the last
     # term as a logaddexp, which does not overflow for a limb far off the frame. Subtracting
