@@ -10,7 +10,19 @@ True
 
 __version__ = "0.1.0"
 
-from posegan_zoo import data, errors, layers, losses, metrics, models, pose, presets, training
+from posegan_zoo import (
+    data,
+    detection,
+    errors,
+    layers,
+    losses,
+    metrics,
+    models,
+    pose,
+    presets,
+    training,
+)
+from posegan_zoo.detection import PersonDetection, PoseDetector, detect_pose, detect_poses
 from posegan_zoo.models import (
     BackgroundSynthesis,
     ForegroundSynthesis,
@@ -32,8 +44,10 @@ from posegan_zoo.regenerator import PoseRegenerator, RegenerationResult
 __all__ = [
     "BackgroundSynthesis",
     "ForegroundSynthesis",
+    "PersonDetection",
     "Pose",
     "PoseCycleTrainer",
+    "PoseDetector",
     "PoseDiscriminator",
     "PoseRegenerator",
     "PoseWarpGenerator",
@@ -46,6 +60,9 @@ __all__ = [
     "__version__",
     "convert_posewarp_checkpoint",
     "data",
+    "detect_pose",
+    "detect_poses",
+    "detection",
     "errors",
     "layers",
     "list_presets",

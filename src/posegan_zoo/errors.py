@@ -17,6 +17,10 @@ class InvalidImageError(PoseGanZooError, ValueError):
     """An image has the wrong shape, size or value range."""
 
 
+class NoPersonError(InvalidImageError):
+    """The pose detector found no person (or not the one asked for) in an image."""
+
+
 class InvalidConfigError(PoseGanZooError, ValueError):
     """A model constructor argument is out of range or inconsistent."""
 
@@ -37,6 +41,11 @@ class WeightsUnavailableError(PoseGanZooError, OSError):
 
 class DataFormatError(PoseGanZooError, ValueError):
     """A data file or folder (pose dataset, keypoint JSON) is missing or malformed."""
+
+
+class InvalidVideoError(PoseGanZooError, ValueError):
+    """A video file is missing, unreadable, empty (no video stream, no frame) or truncated,
+    or frames cannot be written as a video."""
 
 
 class PresetError(PoseGanZooError, ValueError):

@@ -13,6 +13,7 @@ import numpy as np
 from PIL import Image
 
 from posegan_zoo.errors import InvalidImageError, InvalidPoseError
+from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
 from posegan_zoo.pose import Pose, crop_matrix, crop_scale, mask_log_prior, person_scale
@@ -57,41 +58,6 @@ class RegenerationResult:
     crop: np.ndarray
     source_pose: Pose
     target_pose: Pose
-
-
-def load_image(image, name="image"):
-    """An RGB uint8 array from a path, a PIL image or an array (uint8, or float in [0, 1])."""
-    if isinstance(image, (str, pathlib.Path)):
-        try:
-            with Image.open(image) as opened:
-                return np.asarray(opened.convert("RGB"))
-        except (OSError, ValueError) as error:
-            raise InvalidImageError(f"`{name}`: cannot read {image}: {error}") from None
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4) or min(array.shape[:2]) < 8:
-        raise InvalidImageError(
-            f"`{name}` must be (H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grey with H, W >= 8, "
-            f"got shape {array.shape}."
-        )
-    array = array[..., :3]
-    if array.dtype == np.uint8:
-        return array
-    if not np.issubdtype(array.dtype, np.floating):
-        raise InvalidImageError(f"`{name}` must be uint8 or float in [0, 1], got {array.dtype}.")
-    if not np.isfinite(array).all():
-        raise InvalidImageError(
-            f"`{name}`: float images must be finite; this one holds NaN or inf."
-        )
-    if array.min() < 0 or array.max() > 1:
-        raise InvalidImageError(
-            f"`{name}`: float images must be in [0, 1], got values in "
-            f"[{array.min():.3g}, {array.max():.3g}]."
-        )
-    return np.uint8(np.round(array * 255))
 
 
 def load_pose(pose, name="pose"):
