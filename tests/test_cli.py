@@ -71,6 +71,70 @@ def test_regenerate_writes_images_grid_and_metrics(tmp_path, capsys):
         assert grid.size == (4 * size[1], size[0])
 
 
+def test_detect_writes_keypoint_json_the_reader_reads_back(tmp_path, capsys):
+    from posegan_zoo.data import read_keypoints_json
+    from posegan_zoo.detection import PoseDetector
+
+    out = tmp_path / "poses"
+    grass = tmp_path / "grass.png"
+    Image.new("RGB", (120, 90), (40, 140, 40)).save(grass)
+    images = [FRAMES / "1.jpg", FRAMES / "5.jpg", grass]
+    assert main(["detect", *map(str, images), "--out", str(out)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [entry["people"] for entry in printed] == [1, 1, 0]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "1.json",
+        "1.png",
+        "5.json",
+        "5.png",
+        "grass.json",
+        "grass.png",
+    ]
+    [person] = read_keypoints_json(out / "5.json")
+    assert person.image.resolve() == (FRAMES / "5.jpg").resolve()
+    expected = PoseDetector().detect(FRAMES / "5.jpg")[0].pose
+    np.testing.assert_allclose(person.pose.to_array(), expected.to_array(), atol=1e-3)
+    assert read_keypoints_json(out / "grass.json") == []
+    # The written JSON drives regenerate like a hand-made one.
+    code = main(
+        [
+            "regenerate",
+            str(FRAMES / "1.jpg"),
+            "--pose",
+            str(out / "1.json"),
+            "--target-pose",
+            str(out / "5.json"),
+            "--out",
+            str(tmp_path / "regen"),
+        ]
+    )
+    assert code == 0
+    capsys.readouterr()
+    # A file where the output folder should be is refused before anything runs.
+    assert main(["detect", str(FRAMES / "1.jpg"), "--out", str(grass)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+def test_regenerate_needs_no_json(tmp_path, capsys):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "regenerate",
+            str(FRAMES / "1.jpg"),
+            "--target-image",
+            str(FRAMES / "5.jpg"),
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["people_found"] == {"source": 1, "target": 1}
+    assert printed["fake_metrics"]["ssim"] > 0
+    assert main(["regenerate", str(FRAMES / "1.jpg"), "--out", str(out)]) == 2
+    assert "--target-pose" in capsys.readouterr().err
+
+
 def test_evaluate_prints_a_table_with_the_identity_baseline(tmp_path, capsys):
     table_json = tmp_path / "table.json"
     code = main(

@@ -9,7 +9,7 @@ import tensorflow as tf
 from PIL import Image
 
 from posegan_zoo import PoseRegenerator, PoseWarpGenerator, UNetBaseline, WarpOnlyGenerator
-from posegan_zoo.errors import InvalidImageError, InvalidPoseError
+from posegan_zoo.errors import InvalidImageError, InvalidPoseError, NoPersonError
 from posegan_zoo.metrics import image_metrics, l1, masked_ssim, psnr, ssim, ssim_map
 from posegan_zoo.pose import Pose
 
@@ -183,7 +183,7 @@ def _bad_inputs(frames, joints, tmp_path):
             "too small",
             (np.zeros((4, 4, 3), np.uint8), good_pose, good_pose),
             InvalidImageError,
-            "H, W >= 8",
+            "at least 8 x 8",
         ),
         (
             "float out of range",
@@ -347,3 +347,39 @@ def test_joints_outside_the_frame_give_finite_images(tennis, regenerator):
     outside[[10, 13], 1] += 2000.0  # ankles far below the frame
     result = regenerator(frames[0], outside, joints[3])
     assert np.isfinite(result.fake_crop).all() and np.isfinite(result.recovered_crop).all()
+
+
+def test_poses_can_be_detected_and_targets_given_as_photos(tennis, regenerator):
+    frames, joints = tennis
+    given = regenerator(frames[0], joints[0], joints[4], target_image=frames[4])
+    assert given.people_found == {}
+    detected = regenerator(frames[0], target_pose=frames[4])
+    assert detected.people_found == {"source": 1, "target": 1}
+    # The photo given as the target pose is also the real target of the fake.
+    assert set(detected.fake_metrics) == {"ssim", "masked_ssim", "psnr", "l1"}
+    same = regenerator(frames[0], target_image=frames[4])
+    np.testing.assert_array_equal(same.fake, detected.fake)
+    # Detected joints frame the person like the hand-labelled ones: the crops nearly agree.
+    size = 64
+    shift = np.abs(detected.source_pose.joints[2:] - given.source_pose.joints[2:])
+    assert np.median(shift) < 0.05 * size
+    assert detected.metrics["ssim"] > given.metrics["ssim"] - 0.1, (detected.metrics, given.metrics)
+    # A given source pose with a detected target, and a batch of detected poses.
+    mixed = regenerator(frames[0], joints[0], target_image=frames[4])
+    assert mixed.people_found == {"target": 1}
+    batch = regenerator([frames[0], frames[2]], target_pose=[frames[4], frames[5]])
+    assert [r.people_found for r in batch] == [{"source": 1, "target": 1}] * 2
+
+
+def test_detection_failures_name_the_image(tennis, regenerator, tmp_path):
+    frames, joints = tennis
+    empty = tmp_path / "grass.png"
+    Image.new("RGB", (200, 150), (40, 140, 40)).save(empty)
+    with pytest.raises(NoPersonError, match=r"`image` .*grass\.png: no person"):
+        regenerator(empty, target_pose=frames[4])
+    with pytest.raises(NoPersonError, match=r"`target_image` .*grass\.png"):
+        regenerator(frames[0], joints[0], target_image=empty)
+    with pytest.raises(NoPersonError, match="person 2 asked for, but 1 found"):
+        regenerator(frames[0], target_pose=frames[4], person=2)
+    with pytest.raises(InvalidPoseError, match="give `target_pose`"):
+        regenerator(frames[0], joints[0])

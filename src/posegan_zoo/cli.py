@@ -1,12 +1,15 @@
 """The `posegan-zoo` command line.
 
-    posegan-zoo regenerate IMAGE --pose P.json --target-pose T.json [--preset P] --out DIR
+    posegan-zoo regenerate IMAGE [--pose P.json] (--target-pose T.json | --target-image PHOTO)
+                           [--preset P] --out DIR
+    posegan-zoo detect IMAGE... --out DIR
     posegan-zoo evaluate DATA [--preset P] [--size N]
     posegan-zoo presets
     posegan-zoo download HANDLE [--revision R] [--cache-dir DIR]
     posegan-zoo convert CHECKPOINT.h5 --out FOLDER
     posegan-zoo train DATA --out RUN [--steps N ...] [--config FILE]
     posegan-zoo finetune DATA --preset GENERATOR --out RUN [...]
+    posegan-zoo prepare VIDEO_OR_FOLDER... --out DATASET [--every N] [--max-frames M] [...]
 
 Every `TrainingConfig` field is a flag (`--batch-size`, `--adversarial bce`, ...); a JSON or
 TOML `--config` file gives defaults that flags override. A run folder that already holds
@@ -15,12 +18,13 @@ checkpoints resumes.
 
 import argparse
 import dataclasses
+import itertools
 import json
 import pathlib
 import sys
 import types
 
-from posegan_zoo.errors import PoseGanZooError
+from posegan_zoo.errors import InvalidConfigError, InvalidPoseError, PoseGanZooError
 
 _SKIP = {"data", "output", "init_from"}
 
@@ -92,9 +96,23 @@ def build_parser():
         "regenerate", help="move a person to a target pose and regenerate the original"
     )
     regenerate.add_argument("image", help="photo of the person")
-    regenerate.add_argument("--pose", required=True, help="keypoint JSON of the person")
-    regenerate.add_argument("--target-pose", required=True, help="keypoint JSON of the target")
-    regenerate.add_argument("--target-image", help="real photo in the target pose (metrics)")
+    regenerate.add_argument(
+        "--pose", help="keypoint JSON of the person (default: detect the person in IMAGE)"
+    )
+    regenerate.add_argument(
+        "--target-pose", help="keypoint JSON of the target pose (or use --target-image)"
+    )
+    regenerate.add_argument(
+        "--target-image",
+        help="real photo in the target pose: its person's pose is the target unless "
+        "--target-pose is given, and the fake is compared with it",
+    )
+    regenerate.add_argument(
+        "--person",
+        type=int,
+        default=0,
+        help="which detected person to use, 0 being the largest (default: 0)",
+    )
     regenerate.add_argument(
         "--preset", default=DEFAULT_PRESET, help=f"preset handle (default: {DEFAULT_PRESET})"
     )
@@ -115,6 +133,18 @@ def build_parser():
     evaluate.add_argument("--json", dest="json_path", help="also write the table as JSON")
     _add_hub_flags(evaluate)
 
+    detect = commands.add_parser(
+        "detect", help="find the people in photos: keypoint JSON and a skeleton PNG per photo"
+    )
+    detect.add_argument("images", nargs="+", metavar="IMAGE", help="photos to read")
+    detect.add_argument("--out", required=True, help="folder for <name>.json and <name>.png")
+    detect.add_argument(
+        "--min-visibility",
+        type=float,
+        default=0.5,
+        help="joints less visible than this are written as missing (default: 0.5)",
+    )
+
     commands.add_parser("presets", help="list the embedded presets")
 
     download = commands.add_parser("download", help="fetch a preset into the local cache")
@@ -133,6 +163,46 @@ def build_parser():
     _add_training_flags(finetune)
     finetune.add_argument(
         "--preset", required=True, help="the generator to start from: a .keras file or a run folder"
+    )
+
+    prepare = commands.add_parser(
+        "prepare", help="videos -> a dataset in the paper's format (frames, joints, masks)"
+    )
+    prepare.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="VIDEO_OR_FOLDER",
+        help="video files, or folders searched recursively for videos",
+    )
+    prepare.add_argument("--out", required=True, help="dataset folder to write (or resume)")
+    prepare.add_argument(
+        "--every", type=int, default=1, help="read every Nth frame (default: 1, every frame)"
+    )
+    prepare.add_argument(
+        "--max-frames", type=int, default=None, help="frames read per video at most (default: all)"
+    )
+    prepare.add_argument(
+        "--min-score",
+        type=float,
+        default=0.5,
+        help="least person score to keep a frame (default: 0.5)",
+    )
+    prepare.add_argument(
+        "--min-visibility",
+        type=float,
+        default=0.5,
+        help="least visibility for a joint to count as visible (default: 0.5)",
+    )
+    prepare.add_argument(
+        "--min-visible-joints",
+        type=int,
+        default=14,
+        help="joints of 14 that must be visible and inside the frame (default: 14)",
+    )
+    prepare.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="prepare again videos that already have a report (default: skip them)",
     )
     return parser
 
@@ -155,11 +225,24 @@ def _regenerate(args):
     from posegan_zoo.regenerator import PoseRegenerator
     from posegan_zoo.reporting import write_regeneration
 
+    _check_output_folder(args.out)
+    if args.target_pose is None and args.target_image is None:
+        raise InvalidPoseError("give --target-pose (keypoint JSON) or --target-image (a photo).")
     regenerator = PoseRegenerator.from_preset(args.preset, **_hub_kwargs(args))
-    result = regenerator(args.image, args.pose, args.target_pose, args.target_image)
+    result = regenerator(
+        args.image, args.pose, args.target_pose, args.target_image, person=args.person
+    )
+    for image, count in result.people_found.items():
+        if count > 1:
+            print(
+                f"posegan-zoo regenerate: {count} people in the {image} image; used person "
+                f"{args.person} (the largest is 0; --person K picks another).",
+                file=sys.stderr,
+            )
     written = write_regeneration(result, args.out)
     record = {
         "preset": args.preset,
+        "people_found": result.people_found,
         "metrics": result.metrics,
         "fake_metrics": result.fake_metrics,
         "files": [str(path) for path in written],
@@ -178,6 +261,36 @@ def _evaluate(args):
     if args.json_path:
         with atomic_path(args.json_path) as tmp:
             tmp.write_text(json.dumps(rows, indent=2))
+
+
+def _check_output_folder(path):
+    """Refuses an output folder that is a file, before any model runs."""
+    if pathlib.Path(path).exists() and not pathlib.Path(path).is_dir():
+        raise InvalidConfigError(f"--out {path}: exists and is not a folder.")
+
+
+def _detect(args):
+    from posegan_zoo.detection import PoseDetector
+    from posegan_zoo.reporting import write_detections
+
+    _check_output_folder(args.out)
+    detector = PoseDetector(min_visibility=args.min_visibility)
+    summary, names = [], set()
+    for image in args.images:
+        people = detector.detect(image)
+        name = pathlib.Path(image).stem
+        for k in itertools.count(2):
+            if name not in names:
+                break
+            name = f"{pathlib.Path(image).stem}_{k}"
+        names.add(name)
+        json_path, png_path = write_detections(image, people, args.out, name=name)
+        summary.append(
+            {"image": image, "people": len(people), "files": [str(json_path), str(png_path)]}
+        )
+        if not people:
+            print(f"posegan-zoo detect: no person found in {image}", file=sys.stderr)
+    print(json.dumps(summary, indent=2))
 
 
 def _presets(args):
@@ -208,14 +321,61 @@ def _convert(args):
     print(save_preset(generator, args.out, metadata=metadata))
 
 
+def _prepare(args):
+    from posegan_zoo.data import prepare_videos
+
+    reports = prepare_videos(
+        args.inputs,
+        args.out,
+        every=args.every,
+        max_frames=args.max_frames,
+        min_score=args.min_score,
+        min_visibility=args.min_visibility,
+        min_visible_joints=args.min_visible_joints,
+        overwrite=args.overwrite,
+    )
+    drops = {
+        "no person": "no person",
+        "low score": "low score",
+        "not visible": "joints not visible",
+        "outside": "joints outside the frame",
+    }
+    columns = ("video", "read", "kept", *drops, "camera motion", "status")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
+    for report in reports:
+        motion = report["camera_motion"]
+        motion = "-" if motion is None else f"{motion:.2f}"
+        if report["camera_motion_warning"]:
+            motion += " (moves)"
+        cells = (
+            report["video"],
+            report["frames_read"],
+            report["frames_kept"],
+            *(report["dropped"].get(reason, 0) for reason in drops.values()),
+            motion,
+            report["status"],
+        )
+        print("| " + " | ".join(str(cell) for cell in cells) + " |")
+    record = {
+        "dataset": str(args.out),
+        "videos": len(reports),
+        "frames_kept": sum(report["frames_kept"] for report in reports),
+        "reports": [{k: v for k, v in report.items() if k != "kept_frames"} for report in reports],
+    }
+    print(json.dumps(record, indent=2))
+
+
 _COMMANDS = {
     "train": _train,
     "finetune": _train,
     "regenerate": _regenerate,
+    "detect": _detect,
     "evaluate": _evaluate,
     "presets": _presets,
     "download": _download,
     "convert": _convert,
+    "prepare": _prepare,
 }
 
 

@@ -12,7 +12,7 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from posegan_zoo.errors import InvalidImageError, InvalidPoseError
+from posegan_zoo.errors import InvalidImageError, InvalidPoseError, NoPersonError
 from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
@@ -44,6 +44,8 @@ class RegenerationResult:
             given, else None.
         crop: the 2x3 matrix from frame pixels to crop pixels.
         source_pose, target_pose: the poses in crop pixels.
+        people_found: how many people the detector saw, by image ("source", "target"),
+            for the images whose pose was detected; empty when every pose was given.
     """
 
     fake: np.ndarray
@@ -58,6 +60,7 @@ class RegenerationResult:
     crop: np.ndarray
     source_pose: Pose
     target_pose: Pose
+    people_found: dict = dataclasses.field(default_factory=dict)
 
 
 def load_pose(pose, name="pose"):
@@ -99,6 +102,18 @@ def load_pose(pose, name="pose"):
     return result
 
 
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def _is_image(value):
+    """Whether a target given where a pose is expected is a photo rather than joints."""
+    if isinstance(value, Image.Image):
+        return True
+    if isinstance(value, (str, pathlib.Path)):
+        return pathlib.Path(value).suffix.lower() in _IMAGE_SUFFIXES
+    return isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[-1] in (3, 4)
+
+
 def _person_centre(pose):
     joints = pose.joints[pose.visible]
     return (joints.min(axis=0) + joints.max(axis=0)) / 2.0
@@ -135,9 +150,15 @@ class PoseRegenerator(PresetMixin):
     as "warp-only", a local folder, or `hf://owner/name[@revision]`); `save_to_preset` and
     `push_to_hub` save its generator.
 
+    Poses may be left out: the bundled pose detector then finds the person in the image
+    (the largest one, or `person=K`), and the target can be a photo of someone in the
+    target pose.
+
     Args:
         generator: a model taking the PoseWarp input dict (`PoseWarpGenerator`,
             `UNetBaseline`, `WarpOnlyGenerator`, ...).
+        detector: the `PoseDetector` used when a pose is not given (default: one made on
+            first use).
 
     Example:
 
@@ -152,8 +173,9 @@ class PoseRegenerator(PresetMixin):
     ((120, 90, 3), ['l1', 'masked_ssim', 'psnr', 'ssim'])
     """
 
-    def __init__(self, generator):
+    def __init__(self, generator, detector=None):
         self.generator = generator
+        self.detector = detector
         self.image_size = tuple(generator.image_size)
         self._has_intermediates = (
             "return_intermediates" in inspect.signature(generator.call).parameters
@@ -179,21 +201,57 @@ class PoseRegenerator(PresetMixin):
             return out.pop("image"), out
         return np.asarray(self.generator(inputs)), {}
 
-    def __call__(self, image, source_pose, target_pose, target_image=None):
-        """Regenerates one image (or lists of images and poses: returns a list)."""
+    def __call__(self, image, source_pose=None, target_pose=None, target_image=None, person=0):
+        """Regenerates one image (or lists of images and poses: returns a list).
+
+        Args:
+            image: the photo (a path, PIL image or array).
+            source_pose: the person's joints in `image` (a `Pose`, `(14, 2)` / `(14, 3)`
+                array or keypoint JSON file); None detects them.
+            target_pose: the pose to move the person to: joints as above, or a photo of
+                someone in that pose (then it is also the real target for `fake_metrics`).
+                None takes the pose of the person in `target_image`.
+            target_image: a real photo in the target pose, for `fake_metrics`.
+            person: which detected person to use when detecting (0 is the largest).
+        """
         if isinstance(image, (list, tuple)):
-            targets = target_image if target_image is not None else [None] * len(image)
-            if not (len(image) == len(source_pose) == len(target_pose) == len(targets)):
+            count = len(image)
+            sources = [None] * count if source_pose is None else source_pose
+            targets = [None] * count if target_pose is None else target_pose
+            real = [None] * count if target_image is None else target_image
+            if not (count == len(sources) == len(targets) == len(real)):
                 raise InvalidImageError(
                     "a batch needs as many source poses, target poses (and target images) as "
                     "images."
                 )
             return [
-                self(*args) for args in zip(image, source_pose, target_pose, targets, strict=True)
+                self(*args, person=person)
+                for args in zip(image, sources, targets, real, strict=True)
             ]
+        if _is_image(target_pose):
+            if target_image is None:
+                target_image = target_pose
+            target_pose, target_people = None, target_pose
+        else:
+            target_people = target_image
+        if target_pose is None and target_people is None:
+            raise InvalidPoseError(
+                "give `target_pose` (joints, a keypoint JSON file or a photo in that pose) or "
+                "`target_image` (a photo whose person's pose is the target)."
+            )
         frame = load_image(image)
-        source = load_pose(source_pose, "source_pose")
-        target = load_pose(target_pose, "target_pose")
+        found = {}
+        if source_pose is None:
+            source, found["source"] = self._detect(frame, person, "image", image)
+        else:
+            source = load_pose(source_pose, "source_pose")
+        if target_pose is None:
+            target_frame = load_image(target_people, "target_image")
+            target, found["target"] = self._detect(
+                target_frame, person, "target_image", target_people
+            )
+        else:
+            target = load_pose(target_pose, "target_pose")
         try:
             scale = crop_scale([person_scale(source), person_scale(target)], self.image_size)
         except InvalidPoseError as error:
@@ -229,7 +287,25 @@ class PoseRegenerator(PresetMixin):
             crop=matrix,
             source_pose=source_c,
             target_pose=target_c,
+            people_found=found,
         )
+
+    def _detect(self, frame, person, name, given):
+        """The `person`-th largest person's pose in `frame`, and how many people were found."""
+        from posegan_zoo.detection import PoseDetector
+
+        if self.detector is None:
+            self.detector = PoseDetector()
+        people = self.detector.detect(frame)
+        where = f" {given}" if isinstance(given, (str, pathlib.Path)) else ""
+        if len(people) <= person:
+            raise NoPersonError(
+                f"`{name}`{where}: no person found to take the pose from."
+                if not people
+                else f"`{name}`{where}: person {person} asked for, but {len(people)} found "
+                "(people are numbered from 0, the largest first)."
+            )
+        return people[person].pose, len(people)
 
     def animate(self, image, pose, pose_sequence, out_dir, fps=8):
         """Renders the person in every pose of `pose_sequence`; writes PNG frames and a GIF.

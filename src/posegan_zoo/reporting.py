@@ -1,6 +1,7 @@
 """Files and tables for people: regeneration outputs and evaluation tables."""
 
 import json
+import os
 import pathlib
 
 import numpy as np
@@ -51,6 +52,52 @@ def write_regeneration(result, out_dir):
     with atomic_path(out_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(record, indent=2))
     return [*paths, out_dir / "metrics.json"]
+
+
+def detection_record(image_path, people, json_folder):
+    """The keypoint-JSON record of detected `people` (our format, `posewarp14` layout).
+
+    A joint's third value is its visibility, 0 where it is missing (below the detector's
+    `min_visibility`), so `read_keypoints_json` reads back the detector's own `.pose`; each
+    person also carries its `score` and `box`, and `blazepose33` holds the 33 landmarks.
+    """
+    image_path = pathlib.Path(image_path)
+    try:
+        image = os.path.relpath(image_path.resolve(), pathlib.Path(json_folder).resolve())
+    except ValueError:  # another drive on Windows
+        image = str(image_path.resolve())
+    records = []
+    for person in people:
+        confidence = np.where(person.visible, person.visibility, 0.0)
+        keypoints = np.concatenate([person.joints, confidence[:, None]], axis=1)
+        records.append(
+            {
+                "keypoints": np.round(keypoints, 3).tolist(),
+                "box": np.round(person.box, 2).tolist(),
+                "score": round(float(person.score), 4),
+                "blazepose33": np.round(person.landmarks, 3).tolist(),
+            }
+        )
+    return {"image": pathlib.Path(image).as_posix(), "layout": "posewarp14", "people": records}
+
+
+def write_detections(image, people, out_dir, name=None):
+    """Writes `<name>.json` (see `detection_record`) and `<name>.png` (the photo with every
+    person's skeleton) for the photo at path `image`; returns both paths. `name` defaults
+    to the photo's file name without its suffix."""
+    from posegan_zoo.images import load_image
+
+    out_dir = pathlib.Path(out_dir)
+    name = name or pathlib.Path(image).stem
+    json_path, png_path = out_dir / f"{name}.json", out_dir / f"{name}.png"
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(detection_record(image, people, out_dir), indent=1))
+    picture = Image.fromarray(load_image(image))
+    width = max(2, round(max(picture.size) / 300))
+    for person in people:
+        draw_skeleton(picture, person.pose.to_array(), TARGET_COLOUR, width=width)
+    _save_png(np.asarray(picture), png_path)
+    return json_path, png_path
 
 
 def evaluate_generator(generator, clips, pairs, batch_size=4):
