@@ -49,9 +49,9 @@ import re
 import numpy as np
 
 from posegan_zoo.data.clip import Clip
-from posegan_zoo.data.layouts import LAYOUTS, to_posewarp_pose
 from posegan_zoo.errors import DataFormatError, InvalidConfigError, InvalidPoseError
 from posegan_zoo.pose import Pose
+from posegan_zoo.pose.layouts import LAYOUTS, to_posewarp_pose
 
 DEFAULT_MIN_COCO_KEYPOINTS = 10
 _BOX_CHOICES = ("file", "joints")

@@ -13,11 +13,11 @@ import os
 
 import numpy as np
 
-from posegan_zoo.data.layouts import to_posewarp_pose
 from posegan_zoo.detection import geometry
 from posegan_zoo.errors import InvalidConfigError, NoPersonError, WeightsUnavailableError
 from posegan_zoo.images import load_image
 from posegan_zoo.pose import JOINT_NAMES, NUM_JOINTS, Pose
+from posegan_zoo.pose.layouts import to_posewarp_pose
 
 NUM_LANDMARKS = 33
 # Landmarks 33 and 34 (of 39) are the model's own body-centre and body-rim points: the
@@ -25,7 +25,7 @@ NUM_LANDMARKS = 33
 _TRACK_CENTRE, _TRACK_RIM = 33, 34
 
 # BlazePose landmark index of each of our joints; neck and head are derived (see
-# `posegan_zoo.data.layouts`): the neck from both shoulders, the head from the face.
+# `posegan_zoo.pose.layouts`): the neck from both shoulders, the head from the face.
 _BLAZEPOSE_INDEX = {
     "right_shoulder": 12,
     "right_elbow": 14,

@@ -12,6 +12,7 @@ from posegan_zoo.pose.crop import (
     warp_image,
 )
 from posegan_zoo.pose.heatmaps import DEFAULT_DOWNSAMPLE, DEFAULT_SIGMA, joint_heatmaps
+from posegan_zoo.pose.layouts import LAYOUTS, Layout, get_layout, to_posewarp_pose
 from posegan_zoo.pose.limbs import limb_axes, limb_masks, limb_transforms, mask_log_prior
 from posegan_zoo.pose.pose import Pose
 from posegan_zoo.pose.skeleton import (
@@ -30,20 +31,24 @@ __all__ = [
     "DEFAULT_SIGMA",
     "FLIP_PERMUTATION",
     "JOINT_NAMES",
+    "LAYOUTS",
     "LIMBS",
     "LIMB_NAMES",
     "NUM_JOINTS",
     "NUM_LIMBS",
     "OBJECT_SCALE_FACTOR",
+    "Layout",
     "Pose",
     "centre_and_scale",
     "crop_matrix",
     "crop_scale",
+    "get_layout",
     "joint_heatmaps",
     "limb_axes",
     "limb_masks",
     "limb_transforms",
     "mask_log_prior",
     "person_scale",
+    "to_posewarp_pose",
     "warp_image",
 ]

@@ -28,7 +28,8 @@ import types
 import numpy as np
 
 from posegan_zoo.errors import InvalidConfigError, InvalidPoseError
-from posegan_zoo.pose import JOINT_NAMES, NUM_JOINTS, Pose
+from posegan_zoo.pose.pose import Pose
+from posegan_zoo.pose.skeleton import JOINT_NAMES, NUM_JOINTS
 
 # The head estimate extends the line from the neck through the face beyond the face: the
 # joint "head" of the PoseWarp data is the top of the head (MPII's head top), not the face.
