@@ -174,7 +174,9 @@ def build_parser():
         metavar="VIDEO_OR_FOLDER",
         help="video files, or folders searched recursively for videos",
     )
-    prepare.add_argument("--out", required=True, help="dataset folder to write (or resume)")
+    prepare.add_argument(
+        "--out", required=True, metavar="DATASET", help="dataset folder to write (or resume)"
+    )
     prepare.add_argument(
         "--every", type=int, default=1, help="read every Nth frame (default: 1, every frame)"
     )

@@ -15,13 +15,14 @@ from posegan_zoo.data.keypoints_json import (
     read_coco_keypoints,
     read_keypoints_json,
 )
-from posegan_zoo.data.layouts import LAYOUTS, Layout, get_layout, to_posewarp_pose
 from posegan_zoo.data.pipeline import holdout_split, pair_dataset
 from posegan_zoo.data.posewarp_format import (
     read_posewarp_dataset,
     read_posewarp_info,
     write_posewarp_info,
 )
+from posegan_zoo.data.prepare import prepare_videos
+from posegan_zoo.pose.layouts import LAYOUTS, Layout, get_layout, to_posewarp_pose
 
 __all__ = [
     "LAYOUTS",
@@ -33,6 +34,7 @@ __all__ = [
     "get_layout",
     "holdout_split",
     "pair_dataset",
+    "prepare_videos",
     "read_coco_keypoints",
     "read_keypoints_json",
     "read_posewarp_dataset",

@@ -5,7 +5,7 @@ import pathlib
 
 import numpy as np
 
-from posegan_zoo.errors import InvalidPoseError
+from posegan_zoo.errors import DataFormatError, InvalidPoseError
 from posegan_zoo.pose import Pose
 
 
@@ -18,6 +18,8 @@ class Clip:
         frame_paths: one image file per frame, in order.
         poses: a `Pose` of batch shape `(num_frames,)`, in the frames' pixel coordinates.
         boxes: `(num_frames, 4)` float64 person boxes as (x, y, width, height).
+        mask_paths: None, or one person-mask image per frame (8-bit grey, 255 = person),
+            in the order of `frame_paths`.
 
     Example:
 
@@ -27,12 +29,15 @@ class Clip:
     >>> clip = Clip("demo", ["a.jpg", "b.jpg"], Pose(np.zeros((2, 14, 2))), np.ones((2, 4)))
     >>> len(clip), clip.box_centres().tolist()
     (2, [[1.5, 1.5], [1.5, 1.5]])
+    >>> clip.mask_paths is None
+    True
     """
 
     name: str
     frame_paths: tuple
     poses: Pose
     boxes: np.ndarray
+    mask_paths: tuple | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "frame_paths", tuple(pathlib.Path(p) for p in self.frame_paths))
@@ -50,6 +55,14 @@ class Clip:
                 f"clip {self.name!r}: `boxes` must have shape ({count}, 4) as (x, y, w, h), "
                 f"got {boxes.shape}."
             )
+        if self.mask_paths is not None:
+            masks = tuple(pathlib.Path(p) for p in self.mask_paths)
+            object.__setattr__(self, "mask_paths", masks)
+            if len(masks) != count:
+                raise DataFormatError(
+                    f"clip {self.name!r}: `mask_paths` must hold one mask per frame ({count}), "
+                    f"got {len(masks)}."
+                )
 
     def __len__(self):
         return len(self.frame_paths)

@@ -7,6 +7,9 @@ The layout, one video per person::
       info/<video>.mat                   struct `data` with fields
                                            X:    14 x 2 x N joints, 1-based pixel coordinates
                                            bbox: N x 4 boxes (x, y, w, h)
+      masks/<video>/1.png, 2.png, ...    optional: person masks, 8-bit grey, 255 = person
+
+Names starting with a dot (temporary files of an unfinished write) are ignored.
 
 Joints are in our 14-joint order (`posegan_zoo.pose.JOINT_NAMES`); NaN joints are missing.
 The reader subtracts 1 from the joints (MATLAB counts pixels from 1) and keeps the boxes as
@@ -14,6 +17,7 @@ stored. A `.mat` holding `X` and `bbox` as top-level variables instead of inside
 read too.
 """
 
+import io
 import pathlib
 import re
 
@@ -25,17 +29,23 @@ from posegan_zoo.errors import DataFormatError
 from posegan_zoo.pose import NUM_JOINTS, Pose
 
 FRAME_SUFFIXES = (".jpg", ".jpeg", ".png")
+MASK_SUFFIXES = (".png",)
+# The first 116 bytes of a MAT-file are free text; scipy puts the time of writing there. A
+# fixed text makes the same poses give the same bytes.
+_MAT_DESCRIPTION = b"MATLAB 5.0 MAT-file, Platform: posix, written by posegan_zoo".ljust(116)
 _FRAME_NAME = re.compile(r"[0-9]+")
 
 
 def read_posewarp_dataset(root):
     """Reads every video of a PoseWarp-format dataset as a `Clip`, sorted by video name.
 
-    Frames are listed in numeric order (10 after 9); joints become 0-based. Raises
+    Frames are listed in numeric order (10 after 9); joints become 0-based. A video with a
+    `masks/<video>/` folder gets its masks as `Clip.mask_paths` (one PNG per frame). Raises
     `DataFormatError` naming the folder or file at fault and what is wrong: a missing
     folder, a video without its `.mat` (or a `.mat` without frames), an unreadable or
-    incomplete `.mat`, wrong shapes, a frame count that differs from the `.mat`'s, frame
-    numbers with gaps, or non-finite values (NaN joints are allowed: they are missing).
+    incomplete `.mat`, wrong shapes, a frame count that differs from the `.mat`'s (or, for
+    masks, from the frames'), frame numbers with gaps, or non-finite values (NaN joints are
+    allowed: they are missing).
 
     Example:
 
@@ -68,10 +78,10 @@ def read_posewarp_dataset(root):
                 f"PoseWarp dataset {str(root)!r} has no {folder.name!r} folder: expected "
                 f"{str(folder)!r} holding {holds}."
             )
-    videos = {path.name: path for path in frames_dir.iterdir() if path.is_dir()}
+    videos = {path.name: path for path in _listed(frames_dir) if path.is_dir()}
     infos = {
         path.stem: path
-        for path in info_dir.iterdir()
+        for path in _listed(info_dir)
         if path.is_file() and path.suffix.lower() == ".mat"
     }
     without_info = sorted(set(videos) - set(infos))
@@ -101,8 +111,27 @@ def read_posewarp_dataset(root):
                 f"video {name!r}: {len(paths)} frames in {str(videos[name])!r} but "
                 f"{len(joints)} poses in {str(infos[name])!r}; they must match."
             )
-        clips.append(Clip(name, paths, Pose(joints), boxes))
+        masks = _mask_paths(root / "masks" / name, len(paths), videos[name])
+        clips.append(Clip(name, paths, Pose(joints), boxes, mask_paths=masks))
     return clips
+
+
+def _listed(folder):
+    """The entries of `folder`, less hidden ones (an unfinished write's temporary files)."""
+    return [path for path in folder.iterdir() if not path.name.startswith(".")]
+
+
+def _mask_paths(folder, count, frames_folder):
+    """The masks of one video (None without a mask folder), checked against its frames."""
+    if not folder.is_dir():
+        return None
+    paths = _frame_paths(folder, MASK_SUFFIXES, "mask")
+    if len(paths) != count:
+        raise DataFormatError(
+            f"mask folder {str(folder)!r} holds {len(paths)} masks but {str(frames_folder)!r} "
+            f"holds {count} frames; there must be one mask <k>.png per frame."
+        )
+    return paths
 
 
 def read_posewarp_info(path):
@@ -205,7 +234,8 @@ def write_posewarp_info(path, poses, boxes):
     """Writes poses (a `Pose` of batch shape `(N,)`, 0-based) and `(N, 4)` boxes as a PoseWarp
     `.mat` (struct `data` with `X` 14 x 2 x N, 1-based, and `bbox`), creating its folder.
 
-    Missing joints are written as NaN. `read_posewarp_info` reads the file back.
+    Missing joints are written as NaN. `read_posewarp_info` reads the file back. The file
+    holds no time stamp: the same poses and boxes always give the same bytes.
 
     Example:
 
@@ -233,30 +263,36 @@ def write_posewarp_info(path, poses, boxes):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     joints = np.moveaxis(poses.to_array() + 1.0, 0, 2)
-    scipy.io.savemat(str(path), {"data": {"X": joints, "bbox": boxes}})
+    buffer = io.BytesIO()
+    scipy.io.savemat(buffer, {"data": {"X": joints, "bbox": boxes}})
+    contents = bytearray(buffer.getvalue())
+    contents[: len(_MAT_DESCRIPTION)] = _MAT_DESCRIPTION
+    path.write_bytes(bytes(contents))
 
 
-def _frame_paths(folder):
-    """The frames of one video in numeric order, checking the numbering 1..N."""
+def _frame_paths(folder, suffixes=FRAME_SUFFIXES, kind="frame"):
+    """The frames (or masks) of one video in numeric order, checking the numbering 1..N."""
+    holder = "video folder" if kind == "frame" else f"{kind} folder"
     numbered = {}
-    for path in folder.iterdir():
-        if not path.is_file() or path.suffix.lower() not in FRAME_SUFFIXES:
+    for path in _listed(folder):
+        if not path.is_file() or path.suffix.lower() not in suffixes:
             continue
         if not _FRAME_NAME.fullmatch(path.stem):
             raise DataFormatError(
-                f"frame {str(path)!r}: frame files must be named <k>{path.suffix} with k = "
+                f"{kind} {str(path)!r}: {kind} files must be named <k>{path.suffix} with k = "
                 f"1, 2, ... (the frame number)."
             )
         number = int(path.stem)
         if number in numbered:
             raise DataFormatError(
-                f"video folder {str(folder)!r}: frame {number} appears twice "
+                f"{holder} {str(folder)!r}: {kind} {number} appears twice "
                 f"({numbered[number].name} and {path.name})."
             )
         numbered[number] = path
     if not numbered:
+        expected = "1.jpg, 2.jpg, ... or .png" if kind == "frame" else "1.png, 2.png, ..."
         raise DataFormatError(
-            f"video folder {str(folder)!r} holds no frame (expected 1.jpg, 2.jpg, ... or .png)."
+            f"{holder} {str(folder)!r} holds no {kind} (expected {expected})."
         )
     numbers = sorted(numbered)
     expected = range(1, len(numbers) + 1)
@@ -265,11 +301,11 @@ def _frame_paths(folder):
         detail = (
             f"frame numbers must start at 1, got {numbers[0]}"
             if numbers[0] != 1
-            else f"frame number(s) {_some(missing)} are missing"
+            else f"{kind} number(s) {_some(missing)} are missing"
         )
         raise DataFormatError(
-            f"video folder {str(folder)!r}: frames must be numbered 1..N without gaps; "
-            f"{detail} (found {len(numbers)} frames, numbered {numbers[0]}..{numbers[-1]})."
+            f"{holder} {str(folder)!r}: {kind}s must be numbered 1..N without gaps; "
+            f"{detail} (found {len(numbers)} {kind}s, numbered {numbers[0]}..{numbers[-1]})."
         )
     return [numbered[k] for k in numbers]
 
