@@ -207,3 +207,23 @@ def test_tennis_pairs_are_cropped_on_the_person(tennis_dir):
     # The paper's crop keeps the whole person inside the frame.
     assert ((keypoints[visible] > 0) & (keypoints[visible] < SIZE)).all()
     assert target.std() > 0.1
+
+
+def test_holdout_keeps_short_clips_for_training_and_masks_with_their_frames():
+    from posegan_zoo.data import Clip, holdout_split
+    from posegan_zoo.pose import Pose
+
+    def clip(name, count, masks=False):
+        paths = [f"{name}/{k}.png" for k in range(count)]
+        return Clip(
+            name,
+            [f"{name}/{k}.jpg" for k in range(count)],
+            Pose(np.zeros((count, 14, 2))),
+            np.ones((count, 4)),
+            mask_paths=paths if masks else None,
+        )
+
+    train, pairs = holdout_split([clip("short", 2), clip("long", 8, masks=True)])
+    assert [len(c) for c in train] == [2, 6]
+    assert {index for index, _, _ in pairs} == {1}
+    assert [p.name for p in train[1].mask_paths] == [f"{k}.png" for k in range(6)]

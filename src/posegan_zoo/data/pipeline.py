@@ -372,7 +372,9 @@ def _check_pairs(pairs, table, clips):
 def holdout_split(clips, holdout_fraction=0.25, min_gap=DEFAULT_MIN_GAP):
     """Splits every clip into training frames and held-out evaluation pairs.
 
-    The last `holdout_fraction` of each clip's frames (at least one) are held out. Returns
+    The last `holdout_fraction` of each clip's frames (at least one) are held out. A clip
+    too short for that (fewer than 3 frames, as a prepared video that kept few frames can
+    be) goes to training whole and gives no evaluation pair. Returns
     `(train_clips, eval_pairs)`: `train_clips` hold the other frames; `eval_pairs` lists
     `(clip_index, source_frame, target_frame)` into the *original* clips, every target a
     held-out frame and every source a training frame at least `min_gap` away, for
@@ -395,12 +397,17 @@ def holdout_split(clips, holdout_fraction=0.25, min_gap=DEFAULT_MIN_GAP):
         held = max(1, round(count * holdout_fraction))
         kept = count - held
         if kept < 2:
-            raise InvalidConfigError(
-                f"clip {clip.name!r} has {count} frames: too few to hold out "
-                f"{holdout_fraction:.0%} and keep two for training."
-            )
+            train_clips.append(clip)
+            continue
+        masks = None if clip.mask_paths is None else clip.mask_paths[:kept]
         train_clips.append(
-            Clip(clip.name, clip.frame_paths[:kept], clip.poses[:kept], clip.boxes[:kept])
+            Clip(
+                clip.name,
+                clip.frame_paths[:kept],
+                clip.poses[:kept],
+                clip.boxes[:kept],
+                mask_paths=masks,
+            )
         )
         gap = int(np.floor(min_gap * count)) + 1
         pairs += [
