@@ -111,10 +111,26 @@ def frame_rect(height, width):
     return RotatedRect((width / 2.0, height / 2.0), float(max(height, width)), 0.0)
 
 
+def _window(rect, height, width):
+    """The frame's pixel window `(x0, y0, x1, y1)` that holds all of `rect` inside the frame."""
+    corners = rect.to_frame(np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]))
+    x0, y0 = np.clip(np.floor(corners.min(axis=0)) - 1, 0, [width, height]).astype(int)
+    x1, y1 = np.clip(np.ceil(corners.max(axis=0)) + 1, 0, [width, height]).astype(int)
+    return x0, y0, x1, y1
+
+
 def crop(image, rect, size):
-    """Resamples `rect` of an RGB uint8 `image` to `size` x `size` (bilinear, zeros outside)."""
+    """Resamples `rect` of an RGB uint8 `image` to `size` x `size` (bilinear, zeros outside).
+
+    Only the frame window under `rect` is handed to Pillow, so the cost does not grow
+    with the frame.
+    """
+    x0, y0, x1, y1 = _window(rect, *image.shape[:2])
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((size, size, 3), np.uint8)
     affine = rect.crop_affine(size)
-    picture = Image.fromarray(image)
+    affine[:, 2] -= (x0, y0)
+    picture = Image.fromarray(np.ascontiguousarray(image[y0:y1, x0:x1]))
     return np.asarray(
         picture.transform(
             (size, size), Image.Transform.AFFINE, affine.ravel(), Image.Resampling.BILINEAR
@@ -123,15 +139,24 @@ def crop(image, rect, size):
 
 
 def uncrop_mask(mask, rect, height, width):
-    """Maps a square float mask on `rect` back to the `(height, width)` frame (0 outside)."""
+    """Maps a square float mask on `rect` back to the `(height, width)` frame (0 outside).
+
+    Only the frame window under `rect` is resampled; the rest of the frame is zero.
+    """
     size = mask.shape[0]
+    out = np.zeros((height, width), np.float32)
+    x0, y0, x1, y1 = _window(rect, height, width)
+    if x1 <= x0 or y1 <= y0:
+        return out
     forward = np.vstack([rect.crop_affine(size), [0.0, 0.0, 1.0]])
     inverse = np.linalg.inv(forward)[:2]
+    inverse[:, 2] += inverse[:, :2] @ np.array([x0, y0], np.float64)
     picture = Image.fromarray(np.ascontiguousarray(mask, np.float32), mode="F")
-    out = picture.transform(
-        (width, height), Image.Transform.AFFINE, inverse.ravel(), Image.Resampling.BILINEAR
+    window = picture.transform(
+        (x1 - x0, y1 - y0), Image.Transform.AFFINE, inverse.ravel(), Image.Resampling.BILINEAR
     )
-    return np.clip(np.asarray(out), 0.0, 1.0)
+    out[y0:y1, x0:x1] = np.clip(np.asarray(window), 0.0, 1.0)
+    return out
 
 
 def decode_detections(boxes, scores, anchors, min_score):
