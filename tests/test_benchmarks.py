@@ -43,3 +43,15 @@ def test_training_benchmark_prints_the_pipeline_and_train_step_tables(train_size
     assert "| package pair_dataset, warm steady state |" in out
     assert "package / reference, examples/s (target >= 10x)" in out
     assert ("## 2. Train step" in out) == bool(train_sizes)
+
+
+def test_detection_benchmark_prints_its_stage_and_tracking_tables():
+    args = ["--repeats", "1", "--detect-frames", "1", "--track-frames", "3"]
+    args += ["--track-repeats", "1", "--invoke-repeats", "1", "--conv-seconds", "0.2"]
+    out = run_benchmark("bench_detection.py", *args)
+    assert "mask back-projection" in out and "frames/s" in out and "GFLOP/s" in out
+
+
+def test_detection_accuracy_prints_pck_on_the_bundled_clip():
+    out = run_benchmark("detection_accuracy.py", "--skip", "raga,coco,squats")
+    assert "tennis" in out and "PCK" in out
