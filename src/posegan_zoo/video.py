@@ -180,8 +180,10 @@ def read_video(path, every=1, max_frames=None):
     >>> from posegan_zoo.video import read_video, write_video
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "clip.mp4"
     >>> write_video(path, [np.zeros((16, 16, 3), np.uint8)] * 5, fps=5)
-    >>> [(index, frame.shape) for index, frame in read_video(path, max_frames=2)]
-    [(0, (16, 16, 3)), (1, (16, 16, 3))]
+    >>> for index, frame in read_video(path, max_frames=2):
+    ...     print(index, frame.shape)
+    0 (16, 16, 3)
+    1 (16, 16, 3)
     """
     every = _check_positive(every, "every")
     max_frames = _check_positive(max_frames, "max_frames", allow_none=True)

@@ -65,10 +65,11 @@ class PersonDetection:
 
     Example:
 
-    >>> import numpy as np
-    >>> from posegan_zoo.detection import PersonDetection
-    >>> sorted(f for f in PersonDetection.__dataclass_fields__)[:4]
-    ['box', 'joints', 'landmarks', 'mask']
+    >>> from posegan_zoo.detection import PoseDetector
+    >>> photo = "examples/data/posewarp_tennis/frames/Flavia Pennetta in 4k/3.jpg"
+    >>> person = PoseDetector().detect(photo)[0]
+    >>> person.joints.shape, person.mask.shape, int(person.visible.sum())
+    ((14, 2), (676, 1280), 14)
     """
 
     pose: Pose
