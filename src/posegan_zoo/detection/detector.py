@@ -56,7 +56,9 @@ class PersonDetection:
         visible: `(14,)` bool, `visibility >= min_visibility`.
         score: the person's presence probability from the landmark model.
         box: `(4,)` (x, y, width, height) around the landmarks and joints.
-        mask: `(H, W)` float32 person segmentation in [0, 1], the frame's size.
+        mask: `(H, W)` float32 person segmentation in [0, 1], the frame's size; mapped
+            back from the model's crop when first read (it is the costliest step of a
+            tracked frame, and many callers never read it).
         landmarks: `(33, 5)` BlazePose landmarks: x, y (pixels), z (pixels, relative to the
             hips; smaller is nearer), visibility and presence probabilities.
         region: the `RotatedRect` the landmark model saw (continuous pixel coordinates).
@@ -78,10 +80,19 @@ class PersonDetection:
     visible: np.ndarray
     score: float
     box: np.ndarray
-    mask: np.ndarray
     landmarks: np.ndarray
     region: geometry.RotatedRect
     next_region: geometry.RotatedRect = dataclasses.field(default=None, repr=False)
+    # The model's 256 x 256 segmentation on `region`, and the frame's (height, width).
+    segmentation: np.ndarray = dataclasses.field(default=None, repr=False)
+    frame_shape: tuple = dataclasses.field(default=None, repr=False)
+    _mask: np.ndarray = dataclasses.field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def mask(self):
+        if self._mask is None:
+            self._mask = geometry.uncrop_mask(self.segmentation, self.region, *self.frame_shape)
+        return self._mask
 
 
 def _model_path(name):
@@ -207,14 +218,15 @@ class PoseDetector:
             ],
             axis=1,
         )
-        mask = geometry.uncrop_mask(_sigmoid(out["Identity_2"][..., 0]), region, height, width)
-        person = self._person(landmarks, presence, mask, region)
+        segmentation = _sigmoid(out["Identity_2"][..., 0]).astype(np.float32)
+        person = self._person(landmarks, presence, region)
+        person.segmentation, person.frame_shape = segmentation, (height, width)
         person.next_region = geometry.rect_from_keypoints(
             *region.to_frame(points[[_TRACK_CENTRE, _TRACK_RIM]])
         )
         return person
 
-    def _person(self, landmarks, presence, mask, region):
+    def _person(self, landmarks, presence, region):
         body = landmarks[:NUM_LANDMARKS]
         pose_all = to_posewarp_pose(body[:, :2], "blazepose33")
         visibility = np.zeros(NUM_JOINTS)
@@ -233,7 +245,6 @@ class PoseDetector:
             visible=visible,
             score=presence,
             box=np.concatenate([top_left, bottom_right - top_left]),
-            mask=mask.astype(np.float32),
             landmarks=body,
             region=region,
         )
