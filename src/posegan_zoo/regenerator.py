@@ -12,7 +12,7 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from posegan_zoo.errors import InvalidImageError, InvalidPoseError, NoPersonError
+from posegan_zoo.errors import InvalidImageError, InvalidPoseError
 from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
@@ -293,19 +293,12 @@ class PoseRegenerator(PresetMixin):
     def _detect(self, frame, person, name, given):
         """The `person`-th largest person's pose in `frame`, and how many people were found."""
         from posegan_zoo.detection import PoseDetector
+        from posegan_zoo.detection.detector import pick_person
 
         if self.detector is None:
             self.detector = PoseDetector()
         people = self.detector.detect(frame)
-        where = f" {given}" if isinstance(given, (str, pathlib.Path)) else ""
-        if len(people) <= person:
-            raise NoPersonError(
-                f"`{name}`{where}: no person found to take the pose from."
-                if not people
-                else f"`{name}`{where}: person {person} asked for, but {len(people)} found "
-                "(people are numbered from 0, the largest first)."
-            )
-        return people[person].pose, len(people)
+        return pick_person(people, person, name, given).pose, len(people)
 
     def animate(self, image, pose, pose_sequence, out_dir, fps=8):
         """Renders the person in every pose of `pose_sequence`; writes PNG frames and a GIF.

@@ -17,31 +17,21 @@ from posegan_zoo.detection import geometry
 from posegan_zoo.errors import InvalidConfigError, NoPersonError, WeightsUnavailableError
 from posegan_zoo.images import load_image
 from posegan_zoo.pose import JOINT_NAMES, NUM_JOINTS, Pose
-from posegan_zoo.pose.layouts import to_posewarp_pose
+from posegan_zoo.pose.layouts import LAYOUTS, to_posewarp_pose
 
 NUM_LANDMARKS = 33
 # Landmarks 33 and 34 (of 39) are the model's own body-centre and body-rim points: the
 # region of interest of the next frame when tracking.
 _TRACK_CENTRE, _TRACK_RIM = 33, 34
 
-# BlazePose landmark index of each of our joints; neck and head are derived (see
-# `posegan_zoo.pose.layouts`): the neck from both shoulders, the head from the face.
-_BLAZEPOSE_INDEX = {
-    "right_shoulder": 12,
-    "right_elbow": 14,
-    "right_wrist": 16,
-    "left_shoulder": 11,
-    "left_elbow": 13,
-    "left_wrist": 15,
-    "right_hip": 24,
-    "right_knee": 26,
-    "right_ankle": 28,
-    "left_hip": 23,
-    "left_knee": 25,
-    "left_ankle": 27,
-}
-_FACE = (0, 2, 5, 7, 8)  # nose, eyes, ears
-_SHOULDERS = (11, 12)
+# Our joints' visibility comes from the BlazePose landmark of the same name; the neck and
+# head are derived (see `posegan_zoo.pose.layouts`): the neck from both shoulders, the head
+# from the face.
+_BLAZEPOSE = LAYOUTS["blazepose33"]
+_FACE = [
+    _BLAZEPOSE.index(name) for name in ("nose", "left_eye", "right_eye", "left_ear", "right_ear")
+]
+_SHOULDERS = [_BLAZEPOSE.index(name) for name in ("left_shoulder", "right_shoulder")]
 
 
 @dataclasses.dataclass
@@ -230,10 +220,11 @@ class PoseDetector:
         body = landmarks[:NUM_LANDMARKS]
         pose_all = to_posewarp_pose(body[:, :2], "blazepose33")
         visibility = np.zeros(NUM_JOINTS)
-        for joint, index in _BLAZEPOSE_INDEX.items():
-            visibility[JOINT_NAMES.index(joint)] = body[index, 3]
-        visibility[JOINT_NAMES.index("neck")] = body[list(_SHOULDERS), 3].min()
-        visibility[JOINT_NAMES.index("head")] = body[list(_FACE), 3].max()
+        for joint, name in enumerate(JOINT_NAMES):
+            if name in _BLAZEPOSE.joint_names:
+                visibility[joint] = body[_BLAZEPOSE.index(name), 3]
+        visibility[JOINT_NAMES.index("neck")] = body[_SHOULDERS, 3].min()
+        visibility[JOINT_NAMES.index("head")] = body[_FACE, 3].max()
         visible = visibility >= self.min_visibility
         joints = pose_all.joints
         points = np.concatenate([body[:, :2], joints])
@@ -315,13 +306,18 @@ def detect_pose(image, person=0, name="image"):
     ...     print(type(error).__name__)
     NoPersonError
     """
-    people = detect_poses(image)
+    return pick_person(detect_poses(image), person, name, image)
+
+
+def pick_person(people, person, name, image):
+    """`people[person]`, or `NoPersonError` naming the argument `name` and `image` (when a
+    path) if there are not that many people."""
     where = f" {image}" if isinstance(image, (str, os.PathLike)) else ""
     if not people:
         raise NoPersonError(f"`{name}`{where}: no person found.")
     if person >= len(people):
         raise NoPersonError(
-            f"`{name}`{where}: person {person} asked for, but only {len(people)} found "
+            f"`{name}`{where}: person {person} asked for, but {len(people)} found "
             f"(people are numbered from 0, the largest first)."
         )
     return people[person]
