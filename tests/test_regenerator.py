@@ -2,6 +2,7 @@
 
 import json
 
+import keras
 import numpy as np
 import pytest
 import scipy.io
@@ -12,6 +13,7 @@ from posegan_zoo import PoseRegenerator, PoseWarpGenerator, UNetBaseline, WarpOn
 from posegan_zoo.errors import InvalidImageError, InvalidPoseError, NoPersonError
 from posegan_zoo.metrics import image_metrics, l1, masked_ssim, psnr, ssim, ssim_map
 from posegan_zoo.pose import Pose
+from posegan_zoo.pose.crop import warp_image
 
 VIDEO = "Flavia Pennetta in 4k"
 
@@ -383,3 +385,52 @@ def test_detection_failures_name_the_image(tennis, regenerator, tmp_path):
         regenerator(frames[0], target_pose=frames[4], person=2)
     with pytest.raises(InvalidPoseError, match="give `target_pose`"):
         regenerator(frames[0], joints[0])
+
+
+class _RecordingWarpOnly(WarpOnlyGenerator):
+    """`WarpOnlyGenerator` that keeps the input dicts and intermediates of its calls."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seen = []
+
+    def call(self, inputs, return_intermediates=False):
+        out = super().call(inputs, return_intermediates=True)
+        self.seen.append(({k: np.asarray(v) for k, v in inputs.items()}, out))
+        return out if return_intermediates else out["image"]
+
+
+def test_detected_people_bring_their_mask_both_ways(tennis):
+    frames, joints = tennis
+    generator = _RecordingWarpOnly(64)
+    regenerator = PoseRegenerator(generator)
+    result = regenerator(frames[0], target_image=frames[4])
+    (there, forward), (back, _) = generator.seen
+    # The detector's segmentation, cropped like the image: the person's pixels in the crop.
+    mask = there["source_mask"]
+    assert mask.shape == (1, 64, 64, 1) and 0.03 < mask.mean() < 0.5 and mask.max() > 0.9
+    person = regenerator.detector.detect(frames[0])[0].mask
+    crop = warp_image(person[..., None], result.crop, (64, 64))
+    np.testing.assert_allclose(mask[0], np.clip(crop, 0, 1), atol=1e-6)
+    # The way back: the fake's person is where the forward pass drew it.
+    np.testing.assert_array_equal(back["source_mask"], np.asarray(forward["foreground_mask"]))
+    assert "hole" in result.intermediates
+    # Poses given as joints: no mask, the prior fallback.
+    generator.seen.clear()
+    regenerator(frames[0], joints[0], joints[4])
+    assert all("source_mask" not in inputs for inputs, _ in generator.seen)
+
+
+def test_generators_without_the_mask_input_never_get_one(tennis):
+    frames, _ = tennis
+    seen = []
+
+    class Recording(UNetBaseline):
+        def call(self, inputs, **kwargs):
+            seen.append(sorted(inputs))
+            return super().call(inputs, **kwargs)
+
+    keras.utils.set_random_seed(0)
+    generator = Recording(64, encoder_widths=[4] * 11, decoder_widths=[4] * 5)
+    PoseRegenerator(generator)(frames[0], target_image=frames[4])
+    assert seen and all("source_mask" not in keys for keys in seen)

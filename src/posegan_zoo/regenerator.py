@@ -152,7 +152,9 @@ class PoseRegenerator(PresetMixin):
 
     Poses may be left out: the bundled pose detector then finds the person in the image
     (the largest one, or `person=K`), and the target can be a photo of someone in the
-    target pose.
+    target pose. A detected source person's segmentation, cropped like the image, goes to
+    generators that read the optional input `"source_mask"` (`WarpOnlyGenerator`); on the
+    way back their own person alpha of the fake does. Poses given as joints bring no mask.
 
     Args:
         generator: a model taking the PoseWarp input dict (`PoseWarpGenerator`,
@@ -180,6 +182,10 @@ class PoseRegenerator(PresetMixin):
         self._has_intermediates = (
             "return_intermediates" in inspect.signature(generator.call).parameters
         )
+        # Generators that read the person's mask (`WarpOnlyGenerator`) get the detector's.
+        self._takes_mask = self._has_intermediates and "source_mask" in getattr(
+            generator, "optional_input_keys", ()
+        )
 
     @classmethod
     def _from_preset_folder(cls, folder):
@@ -193,8 +199,10 @@ class PoseRegenerator(PresetMixin):
         """The embedded presets: every generator preset works with the regenerator."""
         return registry.list_presets()
 
-    def _generate(self, image, source, target):
-        inputs = posewarp_inputs(image, source, target)
+    def _generate(self, image, source, target, source_mask=None):
+        if not self._takes_mask:
+            source_mask = None
+        inputs = posewarp_inputs(image, source, target, source_mask=source_mask)
         if self._has_intermediates:
             out = self.generator(inputs, return_intermediates=True)
             out = {key: np.asarray(value) for key, value in out.items()}
@@ -241,15 +249,21 @@ class PoseRegenerator(PresetMixin):
             )
         frame = load_image(image)
         found = {}
+        # The person's segmentation, when the detector found the source person.
+        person_mask = None
         if source_pose is None:
-            source, found["source"] = self._detect(frame, person, "image", image)
+            detection, found["source"] = self._detect(frame, person, "image", image)
+            source = detection.pose
+            if self._takes_mask:
+                person_mask = detection.mask
         else:
             source = load_pose(source_pose, "source_pose")
         if target_pose is None:
             target_frame = load_image(target_people, "target_image")
-            target, found["target"] = self._detect(
+            detection, found["target"] = self._detect(
                 target_frame, person, "target_image", target_people
             )
+            target = detection.pose
         else:
             target = load_pose(target_pose, "target_pose")
         try:
@@ -261,8 +275,14 @@ class PoseRegenerator(PresetMixin):
         source_crop = warp_image(frame, matrix, self.image_size) / 127.5 - 1.0
         source_c, target_c = source.transform(matrix), target.transform(matrix)
 
-        fake, intermediates = self._generate(source_crop, source_c, target_c)
-        recovered, _ = self._generate(fake[0], target_c, source_c)
+        source_mask = None
+        if person_mask is not None:
+            source_mask = warp_image(person_mask[..., None], matrix, self.image_size)
+            source_mask = np.clip(source_mask, 0.0, 1.0)
+        fake, intermediates = self._generate(source_crop, source_c, target_c, source_mask)
+        # The way back: the fake's person is where the forward pass laid it.
+        fake_mask = None if source_mask is None else intermediates["foreground_mask"][0]
+        recovered, _ = self._generate(fake[0], target_c, source_c, fake_mask)
         fake, recovered = fake[0], recovered[0]
         metrics = image_metrics(
             source_crop[None], recovered[None], _foreground(source_c, self.image_size)[None]
@@ -291,14 +311,15 @@ class PoseRegenerator(PresetMixin):
         )
 
     def _detect(self, frame, person, name, given):
-        """The `person`-th largest person's pose in `frame`, and how many people were found."""
+        """The `person`-th largest person in `frame` (a `PersonDetection`), and how many
+        people were found."""
         from posegan_zoo.detection import PoseDetector
         from posegan_zoo.detection.detector import pick_person
 
         if self.detector is None:
             self.detector = PoseDetector()
         people = self.detector.detect(frame)
-        return pick_person(people, person, name, given).pose, len(people)
+        return pick_person(people, person, name, given), len(people)
 
     def animate(self, image, pose, pose_sequence, out_dir, fps=8):
         """Renders the person in every pose of `pose_sequence`; writes PNG frames and a GIF.
