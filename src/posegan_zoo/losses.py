@@ -1,5 +1,8 @@
 """Losses for pose-guided image synthesis: perceptual, L1, SSIM and adversarial.
 
+The perceptual loss compares features of VGG19 (the paper's; ImageNet weights are a keras
+download) or of an ImageNet MobileNetV2 whose weights ship with the package (offline).
+
 Image losses are registered `keras.losses.Loss` classes (`PerceptualLoss`, `L1Loss`,
 `SSIMLoss`); `l1_loss` and `ssim_loss` are their per-sample functions, in the manner of
 `keras.losses.mean_absolute_error`. Adversarial losses are functions of the
@@ -33,6 +36,7 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from posegan_zoo.backbones import mobilenet_v2 as _mobilenet_v2
 from posegan_zoo.errors import (
     CheckpointError,
     InvalidConfigError,
@@ -64,6 +68,13 @@ PAPER_VGG_STATISTICS = str(
 )
 #: Caffe ImageNet means of the blue, green and red channels, on the 0..255 scale.
 CAFFE_BGR_MEANS = (103.939, 116.779, 123.68)
+
+#: Per-channel MobileNetV2 statistics (203 frames of the open-licence videos), shipped.
+MOBILENET_V2_STATISTICS = str(
+    pathlib.Path(__file__).parent / "assets" / "mobilenet_v2_statistics.npz"
+)
+#: The networks `PerceptualLoss` can compare features of.
+PERCEPTUAL_BACKBONES = ("vgg19", "mobilenet_v2")
 
 _REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none", None)
 _CHANNEL_ORDERS = ("rgb", "bgr")
@@ -336,6 +347,97 @@ def vgg19_features(weights="imagenet", *, allow_random_weights=False):
     return model
 
 
+# --------------------------------------------------------------------------- MobileNetV2
+
+
+def load_mobilenet_v2_statistics(path):
+    """Reads and checks per-channel MobileNetV2 activation statistics from an `.npz` file.
+
+    The file (written by `examples/mobilenet_statistics.py`) holds `<layer>/mean` and
+    `<layer>/std` for each layer of `posegan_zoo.backbones.FEATURE_LAYER_NAMES`, one value
+    per channel; other keys are ignored. The shipped file is `MOBILENET_V2_STATISTICS`.
+
+    Returns:
+        A list of 5 `(means, stds)` pairs of float32 arrays of shape `(C,)`.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        InvalidStatisticsError: unreadable file, missing key, wrong shape, or a value
+            that is not finite or a negative std; the message names the file and key.
+
+    Example:
+
+    >>> from posegan_zoo.losses import MOBILENET_V2_STATISTICS, load_mobilenet_v2_statistics
+    >>> [stds.shape[0] for _, stds in load_mobilenet_v2_statistics(MOBILENET_V2_STATISTICS)]
+    [96, 144, 192, 576, 1280]
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"MobileNetV2 statistics file `{path}` (`statistics`) does not exist."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as contents:
+            arrays = {key: contents[key] for key in contents.files}
+    except Exception as err:
+        raise InvalidStatisticsError(
+            f"MobileNetV2 statistics file `{path}` is not a readable .npz file: {err}"
+        ) from err
+    layers = []
+    for layer, channels in zip(
+        _mobilenet_v2.FEATURE_LAYER_NAMES, _mobilenet_v2.FEATURE_LAYER_CHANNELS, strict=True
+    ):
+        pair = []
+        for kind in ("mean", "std"):
+            key = f"{layer}/{kind}"
+            if key not in arrays:
+                raise InvalidStatisticsError(
+                    f"MobileNetV2 statistics file `{path}` has no key '{key}'."
+                )
+            try:
+                array = np.asarray(arrays[key], dtype=np.float64)
+            except (TypeError, ValueError) as err:
+                raise InvalidStatisticsError(
+                    f"MobileNetV2 statistics file `{path}`, key '{key}': not numeric ({err})."
+                ) from err
+            if array.shape != (channels,):
+                raise InvalidStatisticsError(
+                    f"MobileNetV2 statistics file `{path}`, key '{key}': expected shape "
+                    f"({channels},), got {array.shape}."
+                )
+            if not np.all(np.isfinite(array)) or (kind == "std" and np.any(array < 0)):
+                raise InvalidStatisticsError(
+                    f"MobileNetV2 statistics file `{path}`, key '{key}': values must be "
+                    "finite and stds non-negative."
+                )
+            pair.append(array.astype(np.float32))
+        layers.append(tuple(pair))
+    return layers
+
+
+def _mobilenet_weights(weights, allow_random_weights):
+    """PerceptualLoss' `weights` for MobileNetV2 as `mobilenet_v2_features` takes them."""
+    if weights is None:
+        if not allow_random_weights:
+            raise InvalidConfigError(
+                "`weights=None` gives MobileNetV2 random weights, which makes the perceptual "
+                "loss meaningless for training; pass `allow_random_weights=True` to ask for "
+                "that on purpose (tests), or keep `weights='imagenet'` (shipped, offline)."
+            )
+        return "random"
+    if isinstance(weights, str) and weights == "imagenet":
+        return weights
+    if isinstance(weights, str) and weights == "random":  # a name, not a file
+        return _mobilenet_weights(None, allow_random_weights)
+    if not isinstance(weights, str | os.PathLike):
+        raise InvalidConfigError(
+            "`weights` must be 'imagenet' (the shipped MobileNetV2 weights), a path to an "
+            ".npz file of `posegan_zoo.backbones.save_mobilenet_v2_weights`, or None (with "
+            f"`allow_random_weights=True`), got {weights!r}."
+        )
+    return os.fspath(weights)
+
+
 def _check_images(images, argument):
     shape = tuple(images.shape)
     if len(shape) != 4 or shape[-1] != 3:
@@ -347,26 +449,39 @@ def _check_images(images, argument):
 
 @keras.saving.register_keras_serializable(package="posegan_zoo")
 class PerceptualLoss(keras.losses.Loss):
-    """The PoseWarp paper's perceptual loss: normalized VGG19 feature distances.
+    """The PoseWarp paper's perceptual loss: normalized feature distances of a frozen net.
 
-    Both images go through `vgg19_features` (VGG19 with average pooling); for each of the
-    12 layers block1_conv1 .. block4_conv4 the loss takes the mean over positions and
-    channels of `|f(y_true) - f(y_pred)| / (std + std_offset)`, with the per-channel std
-    of the layer from the statistics file, and averages the 12 layers. `call` returns one
-    value per sample; the batch is reduced by `reduction` (module docstring: the default
-    is the batch mean, scaled for `tf.distribute` like Keras' own losses). The VGG is
-    frozen: gradients flow to `y_pred` only.
+    With `backbone="vgg19"` (the default, the paper's), both images go through
+    `vgg19_features` (VGG19 with average pooling); for each of the 12 layers
+    block1_conv1 .. block4_conv4 the loss takes the mean over positions and channels of
+    `|f(y_true) - f(y_pred)| / (std + std_offset)`, with the per-channel std of the layer
+    from the statistics file, and averages the 12 layers.
+
+    With `backbone="mobilenet_v2"` the same is done on the five layers of
+    `posegan_zoo.backbones.mobilenet_v2_features` (output strides 2 to 32) of an ImageNet
+    MobileNetV2 whose weights ship with the package, so it works offline; the stds are
+    those of `MOBILENET_V2_STATISTICS`, measured on 203 frames of the open-licence videos
+    (`examples/mobilenet_statistics.py`). Its input is the images themselves (RGB in
+    [-1, 1], MobileNetV2's convention).
+
+    `call` returns one value per sample; the batch is reduced by `reduction` (module
+    docstring: the default is the batch mean, scaled for `tf.distribute` like Keras' own
+    losses). The network is frozen: gradients flow to `y_pred` only.
 
     Args:
-        statistics: path to a `.mat` file of per-channel activation statistics (see
-            `load_vgg19_statistics`), e.g. the paper's
-            `vgg_activation_distribution_train.mat`; None (the default) is that file, which
-            ships with the package (`PAPER_VGG_STATISTICS`).
-        weights: `"imagenet"`, a local VGG19 weights file, or `None` (random; requires
-            `allow_random_weights=True`). See `vgg19_features`.
-        allow_random_weights: explicit consent to random VGG19 weights.
-        channel_order: channel order of the images, `"rgb"` (default; reversed to the BGR
-            order VGG19 and the statistics expect) or `"bgr"`. Images are in [-1, 1].
+        statistics: path to a file of per-channel activation statistics: for VGG19 a
+            `.mat` file (see `load_vgg19_statistics`), e.g. the paper's
+            `vgg_activation_distribution_train.mat`; for MobileNetV2 an `.npz` file (see
+            `load_mobilenet_v2_statistics`). None (the default) is the file shipped for
+            the backbone (`PAPER_VGG_STATISTICS`, `MOBILENET_V2_STATISTICS`).
+        weights: `"imagenet"`, a local weights file, or `None` (random; requires
+            `allow_random_weights=True`). For VGG19 see `vgg19_features` (`"imagenet"` is
+            keras' download); for MobileNetV2 `"imagenet"` is the shipped asset and a file
+            is an `.npz` of `posegan_zoo.backbones.save_mobilenet_v2_weights`.
+        backbone: `"vgg19"` (default) or `"mobilenet_v2"`.
+        allow_random_weights: explicit consent to random weights.
+        channel_order: channel order of the images, `"rgb"` (default) or `"bgr"`; each
+            backbone reorders them to what it expects. Images are in [-1, 1].
         std_offset: added to every std (0.1 in the paper).
         reduction, name, dtype: as for `keras.losses.Loss`.
 
@@ -383,6 +498,9 @@ class PerceptualLoss(keras.losses.Loss):
     >>> y = np.random.default_rng(0).uniform(-1, 1, (2, 32, 32, 3)).astype("float32")
     >>> float(loss(y, y)), bool(loss(y, -y) > 0)
     (0.0, True)
+    >>> offline = PerceptualLoss(backbone="mobilenet_v2")  # ImageNet weights, shipped
+    >>> float(offline(y, y)), bool(offline(y, -y) > 0)
+    (0.0, True)
     """
 
     def __init__(
@@ -390,6 +508,7 @@ class PerceptualLoss(keras.losses.Loss):
         statistics=None,
         weights="imagenet",
         *,
+        backbone="vgg19",
         allow_random_weights=False,
         channel_order="rgb",
         std_offset=0.1,
@@ -398,36 +517,52 @@ class PerceptualLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
+        if not isinstance(backbone, str) or backbone not in PERCEPTUAL_BACKBONES:
+            raise InvalidConfigError(
+                f"`backbone` must be one of {list(PERCEPTUAL_BACKBONES)}, got {backbone!r}."
+            )
         if statistics is None:
-            statistics = PAPER_VGG_STATISTICS
+            statistics = PAPER_VGG_STATISTICS if backbone == "vgg19" else MOBILENET_V2_STATISTICS
         if channel_order not in _CHANNEL_ORDERS:
             raise InvalidConfigError(
                 f"`channel_order` must be one of {list(_CHANNEL_ORDERS)}, got {channel_order!r}."
             )
         if not float(std_offset) > 0:
             raise InvalidConfigError(f"`std_offset` must be positive, got {std_offset!r}.")
+        self.backbone = backbone
         self.statistics = os.fspath(statistics)
-        self.weights = _normalize_weights(weights)
         self.allow_random_weights = bool(allow_random_weights)
         self.channel_order = channel_order
         self.std_offset = float(std_offset)
+        if backbone == "vgg19":
+            self.weights = _normalize_weights(weights)
+            layer_statistics = load_vgg19_statistics(self.statistics)
+            self.feature_extractor = vgg19_features(
+                self.weights, allow_random_weights=self.allow_random_weights
+            )
+        else:
+            source = _mobilenet_weights(weights, self.allow_random_weights)
+            self.weights = None if source == "random" else source
+            layer_statistics = load_mobilenet_v2_statistics(self.statistics)
+            self.feature_extractor = _mobilenet_v2.mobilenet_v2_features(source)
         self._inverse_scales = [
             (1.0 / (stds.astype(np.float64) + self.std_offset)).astype(np.float32)
-            for _, stds in load_vgg19_statistics(self.statistics)
+            for _, stds in layer_statistics
         ]
-        self.feature_extractor = vgg19_features(
-            self.weights, allow_random_weights=self.allow_random_weights
-        )
+
+    def _preprocess(self, images):
+        if self.backbone == "vgg19":
+            return vgg19_preprocess(images, self.channel_order)
+        images = ops.convert_to_tensor(images)
+        return ops.flip(images, axis=-1) if self.channel_order == "bgr" else images
 
     def call(self, y_true, y_pred):
         _check_images(y_true, "y_true")
         _check_images(y_pred, "y_pred")
         batch = ops.shape(y_true)[0]
-        # One VGG pass over both batches.
+        # One pass of the network over both batches.
         images = ops.concatenate([y_true, y_pred], axis=0)
-        features = self.feature_extractor(
-            vgg19_preprocess(images, self.channel_order), training=False
-        )
+        features = self.feature_extractor(self._preprocess(images), training=False)
         per_layer = []
         for feature, inverse_scale in zip(features, self._inverse_scales, strict=True):
             feature = ops.cast(feature, "float32")
@@ -440,6 +575,7 @@ class PerceptualLoss(keras.losses.Loss):
         config.update(
             statistics=self.statistics,
             weights=self.weights,
+            backbone=self.backbone,
             allow_random_weights=self.allow_random_weights,
             channel_order=self.channel_order,
             std_offset=self.std_offset,
