@@ -11,6 +11,7 @@ True
 __version__ = "0.1.0"
 
 from posegan_zoo import (
+    backbones,
     data,
     detection,
     errors,
@@ -30,6 +31,7 @@ from posegan_zoo.models import (
     PoseDiscriminator,
     PoseWarpGenerator,
     PoseWarpTrainer,
+    RefinedWarpGenerator,
     SourceSegmentation,
     SpatialTransformer,
     UNetBaseline,
@@ -52,12 +54,14 @@ __all__ = [
     "PoseRegenerator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",
+    "RefinedWarpGenerator",
     "RegenerationResult",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
     "WarpOnlyGenerator",
     "__version__",
+    "backbones",
     "convert_posewarp_checkpoint",
     "data",
     "detect_pose",

@@ -123,8 +123,10 @@ def _frame_table(clips, min_gap, image_size, scale_factor):
         scales.append([crop_scale([s], image_size, scale_factor) for s in clip_scales])
     lengths, gaps = np.array(lengths), np.array(gaps)
     usable = np.nonzero(lengths >= 2 * gaps)[0]
+    with_masks = all(clip.mask_paths is not None for clip in clips)
     return {
         "paths": paths,
+        "mask_paths": [p for clip in clips for p in clip.mask_paths] if with_masks else None,
         "keypoints": np.concatenate(keypoints).astype(np.float32),
         "centres": np.concatenate(centres).astype(np.float32),
         "scales": np.concatenate(scales).astype(np.float32),
@@ -171,6 +173,10 @@ def pair_dataset(
         drop_remainder: drop a last, smaller batch (finite `pairs` only).
         reverse_inputs: also give "target_mask_prior" and "reverse_transforms" (target ->
             source), the inputs of the way back from the target pose (`PoseCycleTrainer`).
+            When every clip has person masks (`Clip.mask_paths`, as `prepare_videos`
+            writes them), the inputs also hold "source_mask" and "target_mask":
+            `(batch, H, W, 1)` in [0, 1], cropped and augmented as their frames; when any
+            clip has none, neither key is there.
         start: index of the first example of the random stream; a run resumed after `k`
             steps of batch `b` passes `k * b` to continue exactly where it stopped.
 
@@ -190,6 +196,8 @@ def pair_dataset(
             f"(min_gap={min_gap} of the clip's length)."
         )
     cache = FrameCache(table["paths"], cache_bytes)
+    with_masks = table["mask_paths"] is not None
+    mask_cache = FrameCache(table["mask_paths"], cache_bytes // 4) if with_masks else None
     offsets = tf.constant(table["offsets"])
     keypoints = tf.constant(table["keypoints"])
     centres = tf.constant(table["centres"])
@@ -223,10 +231,15 @@ def pair_dataset(
         def read(a, b, box):
             source, source_origin = _read_window(cache(a), box)
             target, target_origin = _read_window(cache(b), box)
-            return source, target, np.array([source_origin, target_origin], np.float32)
+            crops = [source, target]
+            if with_masks:
+                # A mask has its frame's size, so its window starts where the frame's does.
+                crops += [_read_window(mask_cache(a), box)[0], _read_window(mask_cache(b), box)[0]]
+            return *crops, np.array([source_origin, target_origin], np.float32)
 
+        count = 4 if with_masks else 2
         *crops, origins = tf.numpy_function(
-            read, [first, second, window], [tf.uint8, tf.uint8, tf.float32], stateful=False
+            read, [first, second, window], [tf.uint8] * count + [tf.float32], stateful=False
         )
         return [tf.ensure_shape(crop, [None, None, 3]) for crop in crops], origins
 
@@ -261,20 +274,22 @@ def pair_dataset(
         low = tf.math.floor(tf.reduce_min(reads, axis=0)) - 1.0
         high = tf.math.ceil(tf.reduce_max(reads, axis=0)) + 2.0
         window = tf.cast(tf.concat([low, high], axis=0), tf.int64)
-        (source_frame, target_frame), origins = fetch(first, second, window)
+        frames, origins = fetch(first, second, window)
 
-        def warp(frame, origin):
+        def resample(frame, origin):
             # Frame pixel (x, y) is pixel (x, y) - origin of the fetched window.
             params = tf.concat([inverse[:2, :2], (inverse[:2, 2] - origin)[:, None]], axis=1)
             params = tf.concat([tf.reshape(params, [6]), [0.0, 0.0]], axis=0)[None]
-            warped = tf.raw_ops.ImageProjectiveTransformV3(
+            return tf.raw_ops.ImageProjectiveTransformV3(
                 images=tf.cast(frame[None], tf.float32),
                 transforms=params,
                 output_shape=[height, width],
                 fill_value=0.0,
                 interpolation="BILINEAR",
             )[0]
-            image = warped / 127.5 - 1.0
+
+        def warp(frame, origin):
+            image = resample(frame, origin) / 127.5 - 1.0
             if draw is not None:
                 image = tf.clip_by_value(image * draw["intensity"], -1.0, 1.0)
             return image
@@ -285,12 +300,16 @@ def pair_dataset(
                 moved = tf.where(draw["flip"], tf.gather(moved, FLIP_PERMUTATION), moved)
             return moved
 
-        return {
-            "source_image": warp(source_frame, origins[0]),
-            "target_image": warp(target_frame, origins[1]),
+        example = {
+            "source_image": warp(frames[0], origins[0]),
+            "target_image": warp(frames[1], origins[1]),
             "source_keypoints": move(tf.gather(keypoints, first)),
             "target_keypoints": move(tf.gather(keypoints, second)),
         }
+        if with_masks:
+            example["source_mask"] = resample(frames[2], origins[0])[..., :1] / 255.0
+            example["target_mask"] = resample(frames[3], origins[1])[..., :1] / 255.0
+        return example
 
     def add_geometry(batch):
         @exit_safe

@@ -20,7 +20,8 @@ from posegan_zoo.training.checkpoints import (
     load_checkpoint,
 )
 
-MODELS = ("posewarp", "unet")
+MODELS = ("posewarp", "unet", "refined-warp")
+PERCEPTUAL_BACKBONES = ("auto", "vgg19", "mobilenet_v2")
 
 
 @dataclasses.dataclass
@@ -30,13 +31,18 @@ class TrainingConfig:
     Fields:
         data: a dataset folder in the paper's format (`frames/`, `info/`).
         output: the run folder (checkpoints/, samples/, logs/, model/).
-        model: "posewarp" (the generator) or "unet" (the UNet baseline).
+        model: "posewarp" (the paper's generator), "unet" (the UNet baseline) or
+            "refined-warp" (`RefinedWarpGenerator`: warp-only plus a learned correction).
         init_from: fine-tune from this generator (`.keras` file or a run folder).
         width: None for the paper's widths, or one width for every conv (small, fast models).
         adversarial: None for stage 1 (reconstruction only); "bce", "lsgan" or "wgan-gp"
             for stage 2 against a `PoseDiscriminator`.
-        reconstruction_loss: "perceptual" (the paper's; needs `vgg_weights` offline), "l1"
-            or "ssim". vgg_weights / vgg_statistics: files for the perceptual loss.
+        reconstruction_loss: "perceptual" (the paper's normalized feature distances), "l1"
+            or "ssim". vgg_weights / vgg_statistics: VGG19 files for the perceptual loss.
+        perceptual_backbone: the perceptual loss' network: "vgg19" (keras' ImageNet
+            download unless `vgg_weights` names a local file), "mobilenet_v2" (ImageNet
+            weights shipped with the package: works offline), or "auto" (the default):
+            VGG19 when `vgg_weights` or `vgg_statistics` is given, else MobileNetV2.
         steps: total generator updates; steps_per_epoch: checkpoint and logging period.
         holdout_fraction: share of each clip's last frames kept out for validation (0: none).
         deterministic: make TensorFlow ops deterministic (slower; for exact resumes).
@@ -61,6 +67,7 @@ class TrainingConfig:
     reconstruction_loss: str = "perceptual"
     vgg_weights: str | None = None
     vgg_statistics: str | None = None
+    perceptual_backbone: str = "auto"
     adversarial: str | None = None
     adversarial_weight: float = 0.1
     augment: bool = True
@@ -75,6 +82,16 @@ class TrainingConfig:
         for name in ("steps", "steps_per_epoch", "batch_size", "image_size"):
             if int(getattr(self, name)) < 1:
                 raise InvalidConfigError(f"`{name}` must be >= 1, got {getattr(self, name)}.")
+        if self.perceptual_backbone not in PERCEPTUAL_BACKBONES:
+            raise InvalidConfigError(
+                f"`perceptual_backbone` must be one of {list(PERCEPTUAL_BACKBONES)}, "
+                f"got {self.perceptual_backbone!r}."
+            )
+        if self.perceptual_backbone == "mobilenet_v2" and (self.vgg_weights or self.vgg_statistics):
+            raise InvalidConfigError(
+                "`vgg_weights` / `vgg_statistics` are VGG19 files; they do not apply to "
+                "`perceptual_backbone='mobilenet_v2'` (use 'vgg19' or 'auto')."
+            )
         if not 0.0 <= self.holdout_fraction < 1.0:
             raise InvalidConfigError(
                 f"`holdout_fraction` must be in [0, 1), got {self.holdout_fraction}."
@@ -102,17 +119,19 @@ class TrainingConfig:
 
 
 def _build_generator(config):
-    from posegan_zoo.models import PoseWarpGenerator, UNetBaseline
+    from posegan_zoo.models import PoseWarpGenerator, RefinedWarpGenerator, UNetBaseline
 
     if config.init_from:
         return load_generator(config.init_from)
+    unet_widths = (
+        {}
+        if config.width is None
+        else {"encoder_widths": [config.width] * 11, "decoder_widths": [config.width] * 5}
+    )
+    if config.model == "refined-warp":
+        return RefinedWarpGenerator(config.image_size, **unet_widths)
     if config.model == "unet":
-        kwargs = (
-            {}
-            if config.width is None
-            else {"encoder_widths": [config.width] * 11, "decoder_widths": [config.width] * 5}
-        )
-        return UNetBaseline(config.image_size, **kwargs)
+        return UNetBaseline(config.image_size, **unet_widths)
     if config.width is None:
         return PoseWarpGenerator(config.image_size)
     return PoseWarpGenerator.tiny(config.image_size, width=config.width)
@@ -126,6 +145,23 @@ def load_generator(path):
     if not path.is_file():
         raise InvalidConfigError(f"no generator at {path}: expected a .keras file or a run folder.")
     return keras.saving.load_model(path)
+
+
+def resolve_perceptual_backbone(config):
+    """The network the "perceptual" loss of `config` uses: "vgg19" or "mobilenet_v2".
+
+    Example:
+
+    >>> from posegan_zoo.training import TrainingConfig
+    >>> from posegan_zoo.training.run import resolve_perceptual_backbone
+    >>> resolve_perceptual_backbone(TrainingConfig(data="d", output="o"))
+    'mobilenet_v2'
+    >>> resolve_perceptual_backbone(TrainingConfig(data="d", output="o", vgg_weights="v.h5"))
+    'vgg19'
+    """
+    if config.perceptual_backbone != "auto":
+        return config.perceptual_backbone
+    return "vgg19" if (config.vgg_weights or config.vgg_statistics) else "mobilenet_v2"
 
 
 def _build_trainer(config, generator):
@@ -151,9 +187,12 @@ def _build_trainer(config, generator):
     )
     loss = config.reconstruction_loss
     if loss == "perceptual":
-        loss = PerceptualLoss(
-            weights=config.vgg_weights or "imagenet", statistics=config.vgg_statistics
-        )
+        if resolve_perceptual_backbone(config) == "vgg19":
+            loss = PerceptualLoss(
+                weights=config.vgg_weights or "imagenet", statistics=config.vgg_statistics
+            )
+        else:
+            loss = PerceptualLoss(backbone="mobilenet_v2")
     trainer.compile(
         generator_optimizer=keras.optimizers.Adam(config.learning_rate),
         discriminator_optimizer=keras.optimizers.Adam(config.learning_rate),

@@ -10,6 +10,7 @@ from posegan_zoo.models.posewarp.generator import (
     PoseWarpGenerator,
 )
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
+from posegan_zoo.models.posewarp.refined_warp import RefinedWarpGenerator
 from posegan_zoo.models.posewarp.source_segmentation import SourceSegmentation
 from posegan_zoo.models.posewarp.spatial_transformer import SpatialTransformer
 from posegan_zoo.models.posewarp.synthesis import BackgroundSynthesis, ForegroundSynthesis
@@ -26,6 +27,7 @@ __all__ = [
     "PoseDiscriminator",
     "PoseWarpGenerator",
     "PoseWarpTrainer",
+    "RefinedWarpGenerator",
     "SourceSegmentation",
     "SpatialTransformer",
     "UNetBaseline",
