@@ -17,9 +17,10 @@ import json
 import pathlib
 
 from posegan_zoo.data import holdout_split, read_posewarp_dataset
+from posegan_zoo.evaluation import evaluate_generator
 from posegan_zoo.models import WarpOnlyGenerator
 from posegan_zoo.presets import read_metadata, render_model_card, save_preset
-from posegan_zoo.reporting import evaluate_generator, format_table
+from posegan_zoo.reporting import format_table
 from posegan_zoo.training import TrainingConfig, load_generator, run_training
 
 DATA = pathlib.Path(__file__).parent / "data" / "posewarp_tennis"

@@ -135,24 +135,30 @@ def test_regenerate_needs_no_json(tmp_path, capsys):
     assert "--target-pose" in capsys.readouterr().err
 
 
-def test_evaluate_prints_a_table_with_the_identity_baseline(tmp_path, capsys):
-    table_json = tmp_path / "table.json"
+def test_evaluate_prints_a_table_with_the_baselines(tmp_path, capsys):
+    out = tmp_path / "evaluation"
     code = main(
         [
             "evaluate",
             str(ROOT / "examples" / "data" / "posewarp_tennis"),
             "--preset",
             "warp-only",
-            "--json",
-            str(table_json),
+            "--no-perceptual",
+            "--gallery",
+            "0",
+            "--out",
+            str(out),
         ]
     )
     assert code == 0
     printed = capsys.readouterr().out
-    assert "identity (source image)" in printed and "| warp-only |" in printed
-    rows = json.loads(table_json.read_text())
-    assert [row["model"] for row in rows] == ["warp-only", "identity (source image)"]
-    assert rows[0]["pairs"] == 12
+    assert "| warp-only |" in printed and "copy-source (baseline)" in printed
+    record = json.loads((out / "evaluation.json").read_text())
+    assert record["pairs"] == 12 and record["selection"]["holdout_fraction"] == 0.25
+    assert list(record["overall"]) == ["model", "warp-only", "copy-source"]
+    # The held-out SSIM that the preset's metadata records.
+    held_out = read_metadata(resolve("warp-only"))["metrics"]["held_out_ssim"]
+    assert abs(record["overall"]["model"]["ssim"] - held_out) < 1e-4
 
 
 def test_presets_and_download_commands(capsys):

@@ -3,7 +3,8 @@
     posegan-zoo regenerate IMAGE [--pose P.json] (--target-pose T.json | --target-image PHOTO)
                            [--preset P] --out DIR
     posegan-zoo detect IMAGE... --out DIR
-    posegan-zoo evaluate DATA [--preset P] [--size N]
+    posegan-zoo evaluate DATA [--preset P] [--all | --holdout-fraction F] [--clips A,B]
+                         [--max-pairs-per-clip N] [--gallery N] [--no-perceptual] --out DIR
     posegan-zoo presets
     posegan-zoo download HANDLE [--revision R] [--cache-dir DIR]
     posegan-zoo convert CHECKPOINT.h5 --out FOLDER
@@ -120,17 +121,54 @@ def build_parser():
     _add_hub_flags(regenerate)
 
     evaluate = commands.add_parser(
-        "evaluate", help="metrics over frame pairs of a dataset, with the identity baseline"
+        "evaluate",
+        help="SSIM, masked SSIM, perceptual distance and the way back over frame pairs of a "
+        "dataset, beside the copy-source and warp-only baselines",
     )
     evaluate.add_argument("data", help="dataset folder in the paper's format")
-    evaluate.add_argument("--preset", default=DEFAULT_PRESET)
     evaluate.add_argument(
+        "--preset",
+        default=DEFAULT_PRESET,
+        help=f"preset name, folder or hf:// handle (default: {DEFAULT_PRESET})",
+    )
+    which = evaluate.add_mutually_exclusive_group()
+    which.add_argument(
         "--holdout-fraction",
         type=float,
         default=0.25,
-        help="evaluate on pairs whose target is among the last frames",
+        help="pairs whose target is among each clip's last F frames, as `train` holds them "
+        "out (default: 0.25)",
     )
-    evaluate.add_argument("--json", dest="json_path", help="also write the table as JSON")
+    which.add_argument(
+        "--all",
+        dest="holdout_fraction",
+        action="store_const",
+        const=None,
+        help="every ordered pair of frames of each clip (for clips never trained on)",
+    )
+    evaluate.add_argument(
+        "--clips", help="comma-separated clip (video) names to evaluate (default: all)"
+    )
+    evaluate.add_argument(
+        "--max-pairs-per-clip",
+        type=int,
+        default=None,
+        help="at most N pairs per clip, drawn with --seed (default: all)",
+    )
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the pair draw")
+    evaluate.add_argument(
+        "--gallery", type=int, default=8, help="pairs shown in gallery.png (0: none; default 8)"
+    )
+    evaluate.add_argument(
+        "--no-perceptual",
+        dest="perceptual",
+        action="store_false",
+        help="skip the MobileNetV2 perceptual distance",
+    )
+    evaluate.add_argument("--batch-size", type=int, default=8)
+    evaluate.add_argument(
+        "--out", required=True, help="folder for evaluation.json, evaluation.md, gallery.png"
+    )
     _add_hub_flags(evaluate)
 
     detect = commands.add_parser(
@@ -253,16 +291,32 @@ def _regenerate(args):
 
 
 def _evaluate(args):
-    from posegan_zoo.reporting import evaluate_preset, format_table
-    from posegan_zoo.training import atomic_path
+    from posegan_zoo.evaluation import evaluate_preset, write_evaluation
+    from posegan_zoo.reporting import format_table
 
-    rows = evaluate_preset(
-        args.data, args.preset, holdout_fraction=args.holdout_fraction, **_hub_kwargs(args)
+    _check_output_folder(args.out)
+    if args.gallery < 0:
+        raise InvalidConfigError(f"--gallery must be >= 0, got {args.gallery}.")
+    if args.batch_size < 1:
+        raise InvalidConfigError(f"--batch-size must be >= 1, got {args.batch_size}.")
+    clips = None
+    if args.clips is not None:
+        clips = [name.strip() for name in args.clips.split(",") if name.strip()]
+    evaluation = evaluate_preset(
+        args.data,
+        args.preset,
+        clips=clips,
+        holdout_fraction=args.holdout_fraction,
+        max_pairs_per_clip=args.max_pairs_per_clip,
+        seed=args.seed,
+        perceptual=args.perceptual,
+        gallery=args.gallery,
+        batch_size=args.batch_size,
+        **_hub_kwargs(args),
     )
-    print(format_table(rows))
-    if args.json_path:
-        with atomic_path(args.json_path) as tmp:
-            tmp.write_text(json.dumps(rows, indent=2))
+    print(format_table(evaluation.rows()))
+    for path in write_evaluation(evaluation, args.out):
+        print(f"wrote {path}", file=sys.stderr)
 
 
 def _check_output_folder(path):

@@ -1,4 +1,7 @@
-"""Files and tables for people: regeneration outputs and evaluation tables."""
+"""Files and tables for people: regeneration outputs, detections and Markdown tables.
+
+The evaluation itself is `posegan_zoo.evaluation`.
+"""
 
 import json
 import os
@@ -7,12 +10,12 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from posegan_zoo.metrics import image_metrics
 from posegan_zoo.training.checkpoints import atomic_path
 from posegan_zoo.visualize import SOURCE_COLOUR, TARGET_COLOUR, draw_skeleton, to_uint8
 
 
-def _save_png(array, path):
+def save_png(array, path):
+    """Writes the uint8 image `array` as a PNG at `path` (atomically); returns `path`."""
     with atomic_path(path) as tmp:
         Image.fromarray(array).save(tmp, format="PNG")
     return path
@@ -44,9 +47,9 @@ def write_regeneration(result, out_dir):
     """Writes fake.png, recovered.png, comparison.png and metrics.json; returns the paths."""
     out_dir = pathlib.Path(out_dir)
     paths = [
-        _save_png(result.fake, out_dir / "fake.png"),
-        _save_png(result.recovered, out_dir / "recovered.png"),
-        _save_png(comparison_grid(result), out_dir / "comparison.png"),
+        save_png(result.fake, out_dir / "fake.png"),
+        save_png(result.recovered, out_dir / "recovered.png"),
+        save_png(comparison_grid(result), out_dir / "comparison.png"),
     ]
     record = {"original_vs_recovered": result.metrics, "fake_vs_real_target": result.fake_metrics}
     with atomic_path(out_dir / "metrics.json") as tmp:
@@ -96,70 +99,29 @@ def write_detections(image, people, out_dir, name=None):
     width = max(2, round(max(picture.size) / 300))
     for person in people:
         draw_skeleton(picture, person.pose.to_array(), TARGET_COLOUR, width=width)
-    _save_png(np.asarray(picture), png_path)
+    save_png(np.asarray(picture), png_path)
     return json_path, png_path
 
 
-def evaluate_generator(generator, clips, pairs, batch_size=4):
-    """Mean metrics of `generator` and of the identity baseline over `pairs` of `clips`.
-
-    Each pair's source frame goes through the generator towards the target frame's pose,
-    and the result is compared with the real target frame (crops at the generator's size);
-    "masked_ssim" scores the target person only. The identity baseline is the source crop
-    itself. Returns `{"model": {...}, "identity": {...}}`.
-    """
-    from posegan_zoo.data import pair_dataset
-
-    dataset = pair_dataset(
-        clips,
-        generator.image_size,
-        batch_size=batch_size,
-        augmentation=None,
-        pairs=pairs,
-        drop_remainder=False,
-        reverse_inputs=True,
-    )
-    totals = {"model": [], "identity": []}
-    weights = []
-    for inputs, target in dataset:
-        target = np.asarray(target)
-        person = np.exp(np.asarray(inputs["target_mask_prior"])[..., 0]) < 0.5
-        fake = np.asarray(generator(inputs))
-        totals["model"].append(image_metrics(target, fake, person))
-        totals["identity"].append(image_metrics(target, np.asarray(inputs["source_image"]), person))
-        weights.append(len(target))
-    return {
-        name: {key: float(np.average([r[key] for r in rows], weights=weights)) for key in rows[0]}
-        for name, rows in totals.items()
-    }
-
-
-def evaluate_preset(data, preset, holdout_fraction=0.25, **hub_kwargs):
-    """`evaluate_generator` for a preset on a dataset folder; returns table rows."""
-    from posegan_zoo.data import holdout_split, read_posewarp_dataset
-    from posegan_zoo.presets import load_preset, resolve
-
-    generator = load_preset(resolve(preset, **hub_kwargs))
-    clips = read_posewarp_dataset(data)
-    _, pairs = holdout_split(clips, holdout_fraction)
-    results = evaluate_generator(generator, clips, pairs)
-    size = "x".join(str(s) for s in generator.image_size)
-    return [
-        {"model": preset, "size": size, "pairs": len(pairs), **results["model"]},
-        {
-            "model": "identity (source image)",
-            "size": size,
-            "pairs": len(pairs),
-            **results["identity"],
-        },
-    ]
-
-
 def format_table(rows):
-    """A Markdown table of evaluation rows."""
+    """A Markdown table of rows (dicts with the same keys): floats to 4 decimals, None n/a.
+
+    Example:
+
+    >>> from posegan_zoo.reporting import format_table
+    >>> print(format_table([{"method": "m", "ssim": 0.51234, "recovered_ssim": None}]))
+    | method | ssim | recovered_ssim |
+    |---|---|---|
+    | m | 0.5123 | n/a |
+    """
+
+    def cell(value):
+        if value is None:
+            return "n/a"
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in rows:
-        cells = [f"{row[c]:.4f}" if isinstance(row[c], float) else str(row[c]) for c in columns]
-        lines.append("| " + " | ".join(cells) + " |")
+        lines.append("| " + " | ".join(cell(row[c]) for c in columns) + " |")
     return "\n".join(lines)
