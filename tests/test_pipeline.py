@@ -227,3 +227,67 @@ def test_holdout_keeps_short_clips_for_training_and_masks_with_their_frames():
     assert [len(c) for c in train] == [2, 6]
     assert {index for index, _, _ in pairs} == {1}
     assert [p.name for p in train[1].mask_paths] == [f"{k}.png" for k in range(6)]
+
+
+def with_masks(clip, folder, masks):
+    """`clip` with one grey mask PNG per frame (`masks`: uint8 `(H, W)` arrays)."""
+    paths = []
+    for k, mask in enumerate(masks):
+        paths.append(folder / f"mask_{k}.png")
+        Image.fromarray(mask, mode="L").save(paths[-1])
+    return Clip(clip.name, clip.frame_paths, clip.poses, clip.boxes, mask_paths=paths)
+
+
+def test_masks_are_warped_exactly_as_their_frames_under_augmentation(dot_clip, tmp_path):
+    # Each mask is its frame's red channel, so after the same warp (flip, rotation, zoom,
+    # shift; no intensity change) the mask and the frame's red channel must agree.
+    frames = [np.asarray(Image.open(path)) for path in dot_clip.frame_paths]
+    masked = with_masks(dot_clip, tmp_path, [frame[..., 0] for frame in frames])
+    augmentation = Augmentation(max_rotation=20.0, max_shift=6.0, intensity_range=(1.0, 1.0))
+    dataset = pair_dataset([masked], SIZE, batch_size=8, seed=3, augmentation=augmentation)
+    for inputs, target in batches(dataset, 2):
+        for mask, image in ((inputs["source_mask"], inputs["source_image"]),
+                            (inputs["target_mask"], target)):  # fmt: skip
+            assert mask.shape == (8, SIZE, SIZE, 1) and mask.dtype == np.float32
+            assert mask.min() >= 0.0 and mask.max() <= 1.0 and mask.max() > 0.5
+            np.testing.assert_allclose(mask[..., 0], (image[..., 0] + 1.0) / 2.0, atol=1e-5)
+    # The masks change nothing else, and the stream stays deterministic.
+    plain = batches(pair_dataset([dot_clip], SIZE, batch_size=8, seed=3,
+                                 augmentation=augmentation), 1)[0]  # fmt: skip
+    again = batches(dataset, 1)[0]
+    np.testing.assert_array_equal(plain[1], again[1])
+    assert set(again[0]) == set(plain[0]) | {"source_mask", "target_mask"}
+    for name in plain[0]:
+        np.testing.assert_array_equal(plain[0][name], again[0][name], err_msg=name)
+
+
+def test_a_mask_of_another_size_than_its_frame_is_named(dot_clip, tmp_path):
+    masked = with_masks(dot_clip, tmp_path, [np.zeros((10, 10), np.uint8)] * len(dot_clip))
+    with pytest.raises(Exception, match=r"mask_0\.png is 10 x 10 pixels but its frame"):
+        batches(pair_dataset([masked], SIZE, batch_size=2, pairs=[(0, 0, 5)]), 1)
+
+
+def test_the_masks_extra_keys_do_not_disturb_models_and_trainers(dot_clip, tmp_path):
+    from posegan_zoo.models import (
+        PoseCycleTrainer,
+        PoseWarpGenerator,
+        PoseWarpTrainer,
+        UNetBaseline,
+    )
+
+    frames = [np.asarray(Image.open(path)) for path in dot_clip.frame_paths]
+    masked = with_masks(dot_clip, tmp_path, [frame[..., 0] for frame in frames])
+    dataset = pair_dataset([masked], SIZE, batch_size=2, seed=0, reverse_inputs=True)
+    inputs, _ = next(iter(dataset))
+    assert {"source_mask", "target_mask", "target_mask_prior"} <= set(inputs)
+    generators = [
+        (PoseWarpTrainer, PoseWarpGenerator.tiny(SIZE, width=4)),
+        (PoseWarpTrainer, UNetBaseline(SIZE, encoder_widths=[4] * 11, decoder_widths=[4] * 5)),
+        (PoseCycleTrainer, PoseWarpGenerator.tiny(SIZE, width=4)),
+    ]
+    for trainer_class, generator in generators:
+        assert generator(inputs).shape == (2, SIZE, SIZE, 3)
+        trainer = trainer_class(generator)
+        trainer.compile(reconstruction_loss="l1")
+        history = trainer.fit(dataset, epochs=1, steps_per_epoch=1, verbose=0).history
+        assert all(np.isfinite(values).all() for values in history.values()), trainer_class

@@ -5,6 +5,13 @@ Each element is `(inputs, target_image)`: `inputs` holds the PoseWarp generator'
 "target_keypoints" `(batch, 14, 2)` (NaN = missing joint) for visualisation; `target_image`
 is the real target frame, cropped and augmented like the source.
 
+Person masks: when *every* clip has them (`Clip.mask_paths`, as `posegan-zoo prepare`
+writes them), `inputs` also holds "source_mask" and "target_mask", float32
+`(batch, H, W, 1)` in [0, 1] (1 = person; 0 outside the frame), each warped by exactly the
+crop and augmentation of its frame (the intensity change aside). When any clip has none,
+neither key is there, so that every batch has the same keys. Models take the keys they
+need from the dict and ignore the others.
+
 How it runs: pair indices come from a counter and a stateless RNG, so a seed fixes the whole
 stream however many workers run; frames are decoded once and kept in a shared in-memory
 cache, of which each example reads only the window its crop covers; crop and augmentation
@@ -44,9 +51,10 @@ PAPER_AUGMENTATION = Augmentation()
 
 
 class FrameCache:
-    """Decodes frames on first use and keeps them (RGB uint8) up to `max_bytes`, LRU.
+    """Decodes frames on first use and keeps them (uint8 `(H, W, C)`) up to `max_bytes`, LRU.
 
-    Thread-safe: `tf.data` workers share one cache.
+    `mode` is the PIL mode the images are converted to: "RGB" (frames, C = 3) or "L"
+    (person masks, C = 1). Thread-safe: `tf.data` workers share one cache.
 
     Example:
 
@@ -58,11 +66,16 @@ class FrameCache:
     >>> cache = FrameCache([path])
     >>> cache(0).shape, cache.hits, cache.misses
     ((2, 4, 3), 0, 1)
+    >>> FrameCache([path], mode="L")(0).shape
+    (2, 4, 1)
     """
 
-    def __init__(self, paths, max_bytes=DEFAULT_CACHE_BYTES):
+    def __init__(self, paths, max_bytes=DEFAULT_CACHE_BYTES, mode="RGB"):
+        if mode not in ("RGB", "L"):
+            raise InvalidConfigError(f"`mode` must be 'RGB' or 'L', got {mode!r}.")
         self.paths = [str(p) for p in paths]
         self.max_bytes = int(max_bytes)
+        self.mode = mode
         self._frames = collections.OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
@@ -76,7 +89,7 @@ class FrameCache:
                 self._frames.move_to_end(index)
                 self.hits += 1
                 return frame
-        frame = self._decode(self.paths[index])
+        frame = self._decode(self.paths[index], self.mode)
         with self._lock:
             self.misses += 1
             if index not in self._frames:
@@ -88,12 +101,13 @@ class FrameCache:
         return frame
 
     @staticmethod
-    def _decode(path):
+    def _decode(path, mode="RGB"):
         try:
             with Image.open(path) as image:
-                return np.asarray(image.convert("RGB"))
+                pixels = np.asarray(image.convert(mode))
         except (OSError, ValueError) as error:
             raise InvalidImageError(f"cannot read frame {path}: {error}") from None
+        return pixels if pixels.ndim == 3 else pixels[..., None]
 
 
 def _frame_table(clips, min_gap, image_size, scale_factor):
@@ -173,12 +187,11 @@ def pair_dataset(
         drop_remainder: drop a last, smaller batch (finite `pairs` only).
         reverse_inputs: also give "target_mask_prior" and "reverse_transforms" (target ->
             source), the inputs of the way back from the target pose (`PoseCycleTrainer`).
-            When every clip has person masks (`Clip.mask_paths`, as `prepare_videos`
-            writes them), the inputs also hold "source_mask" and "target_mask":
-            `(batch, H, W, 1)` in [0, 1], cropped and augmented as their frames; when any
-            clip has none, neither key is there.
         start: index of the first example of the random stream; a run resumed after `k`
             steps of batch `b` passes `k * b` to continue exactly where it stopped.
+
+    With person masks in every clip the inputs also hold "source_mask" and "target_mask"
+    (see the module docstring); otherwise neither.
 
     Example:
 
@@ -197,7 +210,8 @@ def pair_dataset(
         )
     cache = FrameCache(table["paths"], cache_bytes)
     with_masks = table["mask_paths"] is not None
-    mask_cache = FrameCache(table["mask_paths"], cache_bytes // 4) if with_masks else None
+    # Masks are kept grey: a third of a frame's bytes.
+    mask_cache = FrameCache(table["mask_paths"], cache_bytes // 3, "L") if with_masks else None
     offsets = tf.constant(table["offsets"])
     keypoints = tf.constant(table["keypoints"])
     centres = tf.constant(table["centres"])
@@ -229,19 +243,25 @@ def pair_dataset(
 
         @exit_safe
         def read(a, b, box):
-            source, source_origin = _read_window(cache(a), box)
-            target, target_origin = _read_window(cache(b), box)
+            frames = [cache(a), cache(b)]
+            (source, source_origin), (target, target_origin) = (
+                _read_window(frame, box) for frame in frames
+            )
             crops = [source, target]
             if with_masks:
                 # A mask has its frame's size, so its window starts where the frame's does.
-                crops += [_read_window(mask_cache(a), box)[0], _read_window(mask_cache(b), box)[0]]
+                for index, frame in zip((a, b), frames, strict=True):
+                    crops.append(_read_window(_mask_of(mask_cache, index, frame), box)[0])
             return *crops, np.array([source_origin, target_origin], np.float32)
 
         count = 4 if with_masks else 2
         *crops, origins = tf.numpy_function(
             read, [first, second, window], [tf.uint8] * count + [tf.float32], stateful=False
         )
-        return [tf.ensure_shape(crop, [None, None, 3]) for crop in crops], origins
+        channels = [3, 3, 1, 1][:count]
+        return [
+            tf.ensure_shape(crop, [None, None, c]) for crop, c in zip(crops, channels, strict=True)
+        ], origins
 
     def load_pair(first, second, draw_seed):
         scale = tf.minimum(tf.gather(scales, first), tf.gather(scales, second))
@@ -307,8 +327,9 @@ def pair_dataset(
             "target_keypoints": move(tf.gather(keypoints, second)),
         }
         if with_masks:
-            example["source_mask"] = resample(frames[2], origins[0])[..., :1] / 255.0
-            example["target_mask"] = resample(frames[3], origins[1])[..., :1] / 255.0
+            # The same warp as the frame's, without the intensity change.
+            example["source_mask"] = resample(frames[2], origins[0]) / 255.0
+            example["target_mask"] = resample(frames[3], origins[1]) / 255.0
         return example
 
     def add_geometry(batch):
@@ -372,8 +393,20 @@ def _read_window(frame, box):
     x0, y0 = min(max(int(box[0]), 0), width), min(max(int(box[1]), 0), height)
     x1, y1 = max(min(int(box[2]), width), x0), max(min(int(box[3]), height), y0)
     if x1 == x0 or y1 == y0:
-        return np.zeros((1, 1, 3), np.uint8), (0.0, 0.0)
+        return np.zeros((1, 1, frame.shape[2]), np.uint8), (0.0, 0.0)
     return frame[y0:y1, x0:x1], (float(x0), float(y0))
+
+
+def _mask_of(mask_cache, index, frame):
+    """The person mask of frame `index`, which must have the frame's size."""
+    mask = mask_cache(index)
+    if mask.shape[:2] != frame.shape[:2]:
+        raise InvalidImageError(
+            f"person mask {mask_cache.paths[int(index)]} is {mask.shape[1]} x {mask.shape[0]} "
+            f"pixels but its frame is {frame.shape[1]} x {frame.shape[0]}; a mask must have "
+            "its frame's size."
+        )
+    return mask
 
 
 def _check_pairs(pairs, table, clips):
