@@ -58,3 +58,47 @@ def test_build_presets_example_writes_measured_presets(tmp_path):
         assert metadata["metrics"]["held_out_pairs"] == 12
         assert 0 < metadata["metrics"]["held_out_ssim"] <= 1
     assert read_metadata(tmp_path / "presets" / "posewarp-tennis")["training_steps"] == 2
+
+
+def test_build_video_datasets_splits_by_whole_clips(tmp_path):
+    import importlib.util
+
+    import pytest
+
+    shared = ROOT.parent / "shared"
+    if not (shared / "data" / "videos" / "open").is_dir():
+        pytest.skip(f"videos not found under {shared} (only CI has ../shared)")
+    spec = importlib.util.spec_from_file_location(
+        "build_video_datasets", ROOT / "examples" / "build_video_datasets.py"
+    )
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.check_split()
+    leaky = {("open", "train"): ["a.mp4"], ("open", "heldout"): ["a.mp4"]}
+    with pytest.raises(ValueError, match=r"a\.mp4"):
+        script.check_split(leaky)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "build_video_datasets.py"),
+            "--shared",
+            str(shared),
+            "--out",
+            str(tmp_path),
+            "--tiers",
+            "open",
+            "--every",
+            "40",
+            "--max-frames",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for (tier, split), videos in script.SPLITS.items():
+        if tier == "open":
+            reports = sorted(p.stem for p in (tmp_path / tier / split / "reports").glob("*.json"))
+            assert len(reports) == len(videos)
