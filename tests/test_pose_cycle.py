@@ -6,7 +6,15 @@ import pytest
 
 from posegan_zoo.data import holdout_split, pair_dataset, read_posewarp_dataset
 from posegan_zoo.errors import InvalidConfigError
-from posegan_zoo.models import PoseCycleTrainer, PoseDiscriminator, PoseWarpGenerator, UNetBaseline
+from posegan_zoo.models import (
+    PoseCycleTrainer,
+    PoseDiscriminator,
+    PoseWarpGenerator,
+    RefinedWarpGenerator,
+    UNetBaseline,
+    WarpOnlyGenerator,
+    posewarp_inputs,
+)
 
 SIZE = 64
 
@@ -97,3 +105,42 @@ def test_missing_reverse_inputs_and_bad_weights_are_named(tennis_dir):
     inputs, _ = next(iter(plain))
     with pytest.raises(InvalidConfigError, match="reverse_inputs=True"):
         PoseCycleTrainer.reverse_inputs(inputs, inputs["source_image"])
+
+
+def _masked_cycle_inputs(size=SIZE):
+    """One example with a person mask and the way back's prior and transforms."""
+    rng = np.random.default_rng(3)
+    source_pose = rng.uniform(16, 48, (14, 2))
+    target_pose = source_pose + rng.normal(0, 3, (14, 2))
+    image = rng.uniform(-1, 1, (size, size, 3))
+    mask = np.zeros((size, size, 1))
+    mask[12:52, 16:48] = 1.0
+    forward = posewarp_inputs(image, source_pose, target_pose, source_mask=mask)
+    backward = posewarp_inputs(image, target_pose, source_pose)
+    return {
+        **forward,
+        "target_mask_prior": backward["mask_prior"],
+        "reverse_transforms": backward["transforms"],
+    }
+
+
+def test_the_way_back_gets_the_fakes_person_mask_and_the_terms_add_up():
+    inputs = _masked_cycle_inputs()
+    generator = RefinedWarpGenerator(SIZE, encoder_widths=[4] * 11, decoder_widths=[4] * 5)
+    trainer = PoseCycleTrainer(generator, cycle_weight=2.0, l1_weight=3.0)
+    trainer.compile(reconstruction_loss="l1")
+    fake, fake_mask = trainer.generate(inputs)
+    warp = WarpOnlyGenerator(SIZE)(inputs, return_intermediates=True)
+    np.testing.assert_allclose(fake_mask, warp["foreground_mask"], atol=1e-6)
+    back = trainer.reverse_inputs(inputs, fake, fake_mask)
+    np.testing.assert_array_equal(back["source_mask"], fake_mask)
+    # Without a source mask there is none to hand back.
+    assert trainer.generate({k: v for k, v in inputs.items() if k != "source_mask"})[1] is None
+    target = inputs["source_image"][:, ::-1]
+    logs = trainer.train_on_batch(inputs, target, return_dict=True)
+    assert trainer.generator_term_names() == ("reconstruction", "pixel_l1", "cycle")
+    expected = logs["reconstruction"] + 3.0 * logs["pixel_l1"] + 2.0 * logs["cycle"]
+    assert logs["loss"] == pytest.approx(expected, rel=1e-5)
+    assert logs["pixel_l1"] == pytest.approx(logs["reconstruction"], rel=1e-5)  # both L1
+    with pytest.raises(InvalidConfigError, match="l1_weight"):
+        PoseCycleTrainer(generator, l1_weight=-1.0)

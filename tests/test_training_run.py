@@ -188,6 +188,25 @@ def test_config_files_and_fields_are_validated(tmp_path):
         TrainingConfig(data="d", output="o", model="vae")
     with pytest.raises(InvalidConfigError, match="holdout_fraction"):
         TrainingConfig(data="d", output="o", holdout_fraction=1.0)
+    for name in ("l1_weight", "cycle_weight", "adversarial_weight"):
+        with pytest.raises(InvalidConfigError, match=name):
+            TrainingConfig(data="d", output="o", **{name: float("nan")})
+
+
+def test_a_cycle_run_with_a_pixel_term_logs_every_term(tennis_dir, tmp_path):
+    out = tmp_path / "cycle"
+    summary = _run(
+        _command(tennis_dir, out, "--steps", "2", "--cycle-weight", "2", "--l1-weight", "0.5")
+    )
+    assert summary["steps"] == 2
+    header = (out / "history.csv").read_text().splitlines()[0].split(",")
+    assert {"reconstruction", "pixel_l1", "cycle"} <= set(header)
+    trainer = load_checkpoint(latest_checkpoint(out / "checkpoints")[0])
+    assert (type(trainer).__name__, trainer.cycle_weight, trainer.l1_weight) == (
+        "PoseCycleTrainer",
+        2.0,
+        0.5,
+    )
 
 
 def test_atomic_path_leaves_the_old_file_when_writing_fails(tmp_path):

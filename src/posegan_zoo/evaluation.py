@@ -21,7 +21,6 @@ overall, the overall one weighting every pair alike.
 """
 
 import dataclasses
-import inspect
 import json
 import pathlib
 import zlib
@@ -302,21 +301,13 @@ def warp_only_baseline(image_size):
     return WarpOnlyGenerator.from_config({**baseline.get_config(), "image_size": image_size})
 
 
-def _takes_mask(generator):
-    """Whether `generator` reads "source_mask" and returns its fake's person mask."""
-    call = getattr(generator, "call", None)
-    has_intermediates = call is not None and (
-        "return_intermediates" in inspect.signature(call).parameters
-    )
-    return has_intermediates and "source_mask" in getattr(generator, "optional_input_keys", ())
-
-
 def _regenerate(generator, inputs, recovered):
     """`(fake, recovered or None)` as float32 numpy, the way `PoseRegenerator` does it."""
     from posegan_zoo.models.posewarp.cycle_trainer import PoseCycleTrainer
+    from posegan_zoo.models.posewarp.warp_only import reads_person_mask
 
-    with_mask = "source_mask" in inputs and _takes_mask(generator)
-    if with_mask:
+    fake_mask = None
+    if "source_mask" in inputs and reads_person_mask(generator):
         out = generator(inputs, return_intermediates=True)
         fake, fake_mask = out["image"], out["foreground_mask"]
     else:
@@ -324,10 +315,7 @@ def _regenerate(generator, inputs, recovered):
     fake = np.asarray(fake, np.float32)
     if not recovered:
         return fake, None
-    back = PoseCycleTrainer.reverse_inputs(inputs, fake)
-    if with_mask:
-        # The way back: the fake's person is where the forward pass laid it.
-        back["source_mask"] = fake_mask
+    back = PoseCycleTrainer.reverse_inputs(inputs, fake, fake_mask)
     return fake, np.asarray(generator(back), np.float32)
 
 

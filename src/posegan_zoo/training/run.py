@@ -39,6 +39,10 @@ class TrainingConfig:
             for stage 2 against a `PoseDiscriminator`.
         reconstruction_loss: "perceptual" (the paper's normalized feature distances), "l1"
             or "ssim". vgg_weights / vgg_statistics: VGG19 files for the perceptual loss.
+        l1_weight: weight of a pixel L1 term added to the reconstruction loss (0: none).
+        cycle_weight: > 0 also trains the way back (`PoseCycleTrainer`): the fake is
+            regenerated in the source pose and its L1 distance to the source, times this
+            weight, joins the loss.
         perceptual_backbone: the perceptual loss' network: "vgg19" (keras' ImageNet
             download unless `vgg_weights` names a local file), "mobilenet_v2" (ImageNet
             weights shipped with the package: works offline), or "auto" (the default):
@@ -68,6 +72,8 @@ class TrainingConfig:
     vgg_weights: str | None = None
     vgg_statistics: str | None = None
     perceptual_backbone: str = "auto"
+    l1_weight: float = 0.0
+    cycle_weight: float = 0.0
     adversarial: str | None = None
     adversarial_weight: float = 0.1
     augment: bool = True
@@ -92,6 +98,9 @@ class TrainingConfig:
                 "`vgg_weights` / `vgg_statistics` are VGG19 files; they do not apply to "
                 "`perceptual_backbone='mobilenet_v2'` (use 'vgg19' or 'auto')."
             )
+        for name in ("l1_weight", "cycle_weight", "adversarial_weight"):
+            if not float(getattr(self, name)) >= 0:
+                raise InvalidConfigError(f"`{name}` must be >= 0, got {getattr(self, name)}.")
         if not 0.0 <= self.holdout_fraction < 1.0:
             raise InvalidConfigError(
                 f"`holdout_fraction` must be in [0, 1), got {self.holdout_fraction}."
@@ -166,7 +175,7 @@ def resolve_perceptual_backbone(config):
 
 def _build_trainer(config, generator):
     from posegan_zoo.losses import PerceptualLoss
-    from posegan_zoo.models import PoseDiscriminator, PoseWarpTrainer
+    from posegan_zoo.models import PoseCycleTrainer, PoseDiscriminator, PoseWarpTrainer
 
     discriminator = None
     if config.adversarial:
@@ -179,12 +188,17 @@ def _build_trainer(config, generator):
                 dense_widths=[config.width] * 2,
             )
         )
-    trainer = PoseWarpTrainer(
-        generator,
-        discriminator,
-        adversarial=config.adversarial or "bce",
-        adversarial_weight=config.adversarial_weight if config.adversarial else 0.0,
-    )
+    options = {
+        "adversarial": config.adversarial or "bce",
+        "adversarial_weight": config.adversarial_weight if config.adversarial else 0.0,
+        "l1_weight": config.l1_weight,
+    }
+    if config.cycle_weight > 0:
+        trainer = PoseCycleTrainer(
+            generator, discriminator, cycle_weight=config.cycle_weight, **options
+        )
+    else:
+        trainer = PoseWarpTrainer(generator, discriminator, **options)
     loss = config.reconstruction_loss
     if loss == "perceptual":
         if resolve_perceptual_backbone(config) == "vgg19":
@@ -209,6 +223,7 @@ def run_training(config, verbose="auto"):
     the generator is saved to `output/model/generator.keras` with `training.json` beside it.
     """
     from posegan_zoo.data import holdout_split, pair_dataset, read_posewarp_dataset
+    from posegan_zoo.models import PoseCycleTrainer
 
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
@@ -235,6 +250,7 @@ def run_training(config, verbose="auto"):
         batch_size=config.batch_size,
         seed=config.seed,
         start=step * config.batch_size,
+        reverse_inputs=isinstance(trainer, PoseCycleTrainer),
         **augmentation,
     )
     eval_data = (

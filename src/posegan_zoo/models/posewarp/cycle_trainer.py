@@ -49,32 +49,38 @@ class PoseCycleTrainer(PoseWarpTrainer):
         return (*super().generator_term_names(), "cycle")
 
     @staticmethod
-    def reverse_inputs(inputs, fake):
-        """The generator's inputs for the way back: `fake` in pose b, towards pose a."""
+    def reverse_inputs(inputs, fake, fake_mask=None):
+        """The generator's inputs for the way back: `fake` in pose b, towards pose a.
+
+        `fake_mask`, the fake's person mask from the way there, becomes the way back's
+        "source_mask" (for generators that read one, like `WarpOnlyGenerator`)."""
         missing = [key for key in REVERSE_KEYS if key not in inputs]
         if missing:
             raise InvalidConfigError(
                 f"PoseCycleTrainer needs {missing} in its inputs: build the dataset with "
                 "`pair_dataset(..., reverse_inputs=True)`."
             )
-        return {
+        back = {
             "source_image": fake,
             "source_pose": inputs["target_pose"],
             "target_pose": inputs["source_pose"],
             "mask_prior": inputs["target_mask_prior"],
             "transforms": inputs["reverse_transforms"],
         }
+        if fake_mask is not None:
+            back["source_mask"] = fake_mask
+        return back
 
     def regenerate(self, inputs, training=False):
         """`(fake_B, rec_A)` for a batch of inputs."""
-        fake = tf.cast(self.generator(inputs, training=training), "float32")
-        recovered = self.generator(self.reverse_inputs(inputs, fake), training=training)
+        fake, fake_mask = self.generate(inputs, training=training)
+        recovered = self.generator(self.reverse_inputs(inputs, fake, fake_mask), training=training)
         return fake, tf.cast(recovered, "float32")
 
-    def generator_terms(self, inputs, target, fake):
-        terms = super().generator_terms(inputs, target, fake)
+    def generator_terms(self, inputs, target, fake, fake_mask=None):
+        terms = super().generator_terms(inputs, target, fake, fake_mask)
         recovered = tf.cast(
-            self.generator(self.reverse_inputs(inputs, fake), training=True), "float32"
+            self.generator(self.reverse_inputs(inputs, fake, fake_mask), training=True), "float32"
         )
         source = tf.cast(inputs["source_image"], "float32")
         terms["cycle"] = (self._cycle_loss(source, recovered), self.cycle_weight)

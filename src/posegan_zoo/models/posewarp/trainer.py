@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from posegan_zoo import losses as loss_lib
 from posegan_zoo.errors import InvalidConfigError
+from posegan_zoo.models.posewarp.warp_only import reads_person_mask
 
 ADVERSARIAL_LOSSES = ("bce", "lsgan", "wgan-gp")
 _POSE_KEYS = ("source_pose", "target_pose")
@@ -52,6 +53,8 @@ class PoseWarpTrainer(keras.Model):
         adversarial_weight: weight of the generator's adversarial term.
         discriminator_steps: discriminator updates per generator update.
         gradient_penalty_weight: for "wgan-gp".
+        l1_weight: weight of a pixel L1 term beside the reconstruction loss (0: none). A
+            perceptual loss alone lets colours drift; a little L1 holds them.
 
     Example:
 
@@ -73,6 +76,7 @@ class PoseWarpTrainer(keras.Model):
         adversarial_weight=0.1,
         discriminator_steps=1,
         gradient_penalty_weight=10.0,
+        l1_weight=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -80,6 +84,8 @@ class PoseWarpTrainer(keras.Model):
             raise InvalidConfigError(
                 f"`adversarial` must be one of {ADVERSARIAL_LOSSES}, got {adversarial!r}."
             )
+        if not float(l1_weight) >= 0:
+            raise InvalidConfigError(f"`l1_weight` must be >= 0, got {l1_weight}.")
         if int(discriminator_steps) < 1:
             raise InvalidConfigError(
                 f"`discriminator_steps` must be >= 1, got {discriminator_steps}."
@@ -90,6 +96,8 @@ class PoseWarpTrainer(keras.Model):
         self.adversarial_weight = float(adversarial_weight)
         self.discriminator_steps = int(discriminator_steps)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
+        self.l1_weight = float(l1_weight)
+        self._pixel_loss = loss_lib.L1Loss()
         self._discriminator_loss, self._generator_adversarial_loss = loss_lib.adversarial_losses(
             adversarial
         )
@@ -138,7 +146,10 @@ class PoseWarpTrainer(keras.Model):
 
     def generator_term_names(self):
         """Names of the terms `generator_terms` returns, in order."""
-        return ("reconstruction", "adversarial") if self.stage == 2 else ("reconstruction",)
+        names = ("reconstruction",)
+        if self.l1_weight > 0:
+            names += ("pixel_l1",)
+        return (*names, "adversarial") if self.stage == 2 else names
 
     @property
     def metrics(self):
@@ -170,12 +181,22 @@ class PoseWarpTrainer(keras.Model):
         self.discriminator_optimizer.apply_gradients(zip(grads, variables, strict=True))
         return loss
 
-    def generator_terms(self, inputs, target, fake):
+    def generate(self, inputs, training=False):
+        """`(fake, fake_mask)`: the generator's image (float32) and, for generators that
+        read a person mask and the inputs carry one, the fake's person mask (else None)."""
+        if "source_mask" in inputs and reads_person_mask(self.generator):
+            out = self.generator(inputs, training=training, return_intermediates=True)
+            return tf.cast(out["image"], "float32"), out["foreground_mask"]
+        return tf.cast(self.generator(inputs, training=training), "float32"), None
+
+    def generator_terms(self, inputs, target, fake, fake_mask=None):
         """The weighted terms of the generator's loss: `{name: (value, weight)}`.
 
         Subclasses add terms (`PoseCycleTrainer` adds "cycle"); each gets a metric of its name.
         """
         terms = {"reconstruction": (self.reconstruction_loss(target, fake), 1.0)}
+        if self.l1_weight > 0:
+            terms["pixel_l1"] = (self._pixel_loss(target, fake), self.l1_weight)
         if self.stage == 2:
             poses = {key: inputs[key] for key in _POSE_KEYS}
             logits = self.discriminator({"image": fake, **poses})
@@ -198,8 +219,8 @@ class PoseWarpTrainer(keras.Model):
                 discriminator_loss = self._discriminator_step(inputs, target, fake)
             self.discriminator_tracker.update_state(discriminator_loss * replicas)
         with tf.GradientTape() as tape:
-            fake = tf.cast(self.generator(inputs, training=True), "float32")
-            terms = self.generator_terms(inputs, target, fake)
+            fake, fake_mask = self.generate(inputs, training=True)
+            terms = self.generator_terms(inputs, target, fake, fake_mask)
             loss = tf.add_n([value * weight for value, weight in terms.values()])
             scaled = self.generator_optimizer.scale_loss(loss)
         variables = self.generator.trainable_variables
@@ -237,6 +258,7 @@ class PoseWarpTrainer(keras.Model):
             "adversarial_weight": self.adversarial_weight,
             "discriminator_steps": self.discriminator_steps,
             "gradient_penalty_weight": self.gradient_penalty_weight,
+            "l1_weight": self.l1_weight,
         }
 
     @classmethod

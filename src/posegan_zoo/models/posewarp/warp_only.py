@@ -1,5 +1,7 @@
 """`WarpOnlyGenerator`: learning-free pose transfer with PoseWarp's own geometry."""
 
+import inspect
+
 import keras
 import numpy as np
 from keras import ops
@@ -14,6 +16,25 @@ from posegan_zoo.presets.mixin import PresetMixin
 
 # Inputs read when present; without them the model falls back on the pose prior.
 OPTIONAL_INPUTS = ("source_mask",)
+
+
+def reads_person_mask(generator):
+    """Whether `generator` reads a "source_mask" and returns its fake's "foreground_mask".
+
+    For those (`WarpOnlyGenerator`, `RefinedWarpGenerator`) the way back from a fake should
+    get the fake's person mask as its source mask.
+
+    >>> from posegan_zoo.models import PoseWarpGenerator, WarpOnlyGenerator
+    >>> reads_person_mask(WarpOnlyGenerator(64)), reads_person_mask(PoseWarpGenerator.tiny(64))
+    (True, False)
+    """
+    call = getattr(generator, "call", None)
+    returns_intermediates = call is not None and (
+        "return_intermediates" in inspect.signature(call).parameters
+    )
+    return returns_intermediates and "source_mask" in getattr(generator, "optional_input_keys", ())
+
+
 # Default growth of the person mask into the hole to fill, in pixels of a 256 crop.
 DEFAULT_MASK_DILATION = 3.0
 # A person-mask pixel above this is part of the hole (before the dilation).
