@@ -71,11 +71,13 @@ def test_the_cycle_lowers_the_recovery_error_on_held_out_frames(data):
     )
     trainer.compile(generator_optimizer=keras.optimizers.Adam(1e-3), reconstruction_loss="l1")
     before = _recovery_error(trainer, held_out)
-    history = trainer.fit(train, epochs=1, steps_per_epoch=60, verbose=0).history
+    history = trainer.fit(train, epochs=1, steps_per_epoch=120, verbose=0).history
     after = _recovery_error(trainer, held_out)
-    # Measured: 0.47 untrained, 0.13 after 60 steps.
+    # The bar to clear: the real target B returned unchanged as the recovered A.
+    identity = np.mean([np.abs(y - x["source_image"]).mean() for x, y in held_out])
+    # Measured: 0.47 untrained, 0.103 after 120 steps, 0.127 copying (0.134 after 60 steps).
     assert before > 0.35
-    assert after < 0.5 * before
+    assert after < identity
     assert set(history) == {"loss", "reconstruction", "adversarial", "cycle", "l1", "discriminator"}
     expected = (
         history["reconstruction"][-1]

@@ -229,9 +229,9 @@ def test_tampered_weights_fail_the_sha256_check_before_loading(disc_preset, monk
 @pytest.mark.parametrize(
     ("name", "edit", "message"),
     [
-        ("config.json", lambda text: text[:-20], r"config\.json is not valid JSON"),
+        ("config.json", lambda text: text[:-20], r"config\.json: not valid JSON"),
         ("config.json", lambda text: "[1, 2]", r"config\.json is not a Keras-serialized"),
-        ("metadata.json", lambda text: "{oops", r"metadata\.json is not valid JSON"),
+        ("metadata.json", lambda text: "{oops", r"metadata\.json: not valid JSON"),
         ("metadata.json", lambda text: text.replace('"weights"', '"w"'), "missing field"),
         ("metadata.json", lambda text: text.replace('"sha256": "', '"sha256": "x'), "sha256"),
         ("metadata.json", lambda text: text.replace('"format_version": 1', '"format_version": 9'),

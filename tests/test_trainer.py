@@ -155,12 +155,11 @@ def test_stage_one_training_lowers_the_held_out_loss(tennis):
     trainer = PoseWarpTrainer(PoseWarpGenerator.tiny(SIZE, width=16))
     trainer.compile(generator_optimizer=keras.optimizers.Adam(1e-3), reconstruction_loss="l1")
     before = trainer.evaluate(held_out, return_dict=True, verbose=0)["l1"]
-    trainer.fit(train, epochs=1, steps_per_epoch=80, verbose=0)
+    trainer.fit(train, epochs=1, steps_per_epoch=120, verbose=0)
     after = trainer.evaluate(held_out, return_dict=True, verbose=0)["l1"]
-    # Measured: about 0.47 untrained and 0.11 to 0.14 after 80 steps.
-    assert before > 0.35
-    assert after < 0.5 * before
     # Held-out source frames as the prediction: the bar a useful model must clear.
     identity = np.mean([np.abs(x["source_image"] - y).mean() for x, y in held_out])
-    assert identity < before
+    # Measured: 0.471 untrained, 0.104 after 120 steps (0.115 after 80), 0.127 copying.
+    assert before > 0.35
+    assert after < identity
     tf.debugging.assert_all_finite(trainer.generator(next(iter(held_out))[0]), "output")

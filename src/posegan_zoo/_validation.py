@@ -2,6 +2,12 @@
 
 from posegan_zoo.errors import InvalidConfigError
 
+# The largest image side any model accepts: above it a config is a typo, and building the
+# model would only fail later for want of memory.
+MAX_IMAGE_SIDE = 4096
+# The most channels of any one layer.
+MAX_WIDTH = 8192
+
 
 def as_image_size(value, name="image_size", multiple_of=1):
     """Returns `value` (an int or a (height, width) pair) as a tuple of two positive ints."""
@@ -22,6 +28,10 @@ def as_image_size(value, name="image_size", multiple_of=1):
         raise InvalidConfigError(
             f"`{name}` must be positive and divisible by {multiple_of}, got {size}."
         )
+    if max(size) > MAX_IMAGE_SIDE:
+        raise InvalidConfigError(
+            f"`{name}` must be at most {MAX_IMAGE_SIDE} pixels a side, got {size}."
+        )
     return size
 
 
@@ -31,6 +41,8 @@ def as_widths(value, name, length):
         widths = tuple(int(v) for v in value)
     except (TypeError, ValueError):
         raise InvalidConfigError(f"`{name}` must be a sequence of ints, got {value!r}.") from None
-    if len(widths) != length or min(widths) <= 0:
-        raise InvalidConfigError(f"`{name}` must hold {length} positive ints, got {list(widths)}.")
+    if len(widths) != length or min(widths) <= 0 or max(widths) > MAX_WIDTH:
+        raise InvalidConfigError(
+            f"`{name}` must hold {length} ints in [1, {MAX_WIDTH}], got {list(widths)}."
+        )
     return widths

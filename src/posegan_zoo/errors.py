@@ -29,6 +29,11 @@ class CheckpointError(PoseGanZooError, ValueError):
     """A weights file is not what the loader expected (layout, layer count, shapes)."""
 
 
+class TrainingDivergedError(PoseGanZooError, FloatingPointError):
+    """A training loss became NaN or infinite; the run stopped without saving the bad
+    weights, and its newest checkpoint is the last good state."""
+
+
 class InvalidStatisticsError(PoseGanZooError, ValueError):
     """A statistics file (e.g. per-channel VGG activation statistics) lacks a key or has
     the wrong shape or values."""

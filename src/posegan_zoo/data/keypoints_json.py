@@ -41,13 +41,13 @@ Errors name the file and the JSON path of the bad field, e.g.
 
 import collections
 import dataclasses
-import json
 import math
 import pathlib
 import re
 
 import numpy as np
 
+from posegan_zoo._json import read_json
 from posegan_zoo.data.clip import Clip
 from posegan_zoo.errors import DataFormatError, InvalidConfigError, InvalidPoseError
 from posegan_zoo.pose import Pose
@@ -412,17 +412,7 @@ def _natural_key(path):
 
 
 def _load_json(path):
-    if not path.is_file():
-        raise DataFormatError(f"keypoint file {str(path)!r} does not exist.")
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except json.JSONDecodeError as error:
-        raise DataFormatError(
-            f"{path}: not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
-        ) from None
-    except UnicodeDecodeError as error:
-        raise DataFormatError(f"{path}: not UTF-8 text: {error}.") from None
+    return read_json(path, DataFormatError, what="keypoint file")
 
 
 def _field(path, mapping, key, kind, where):

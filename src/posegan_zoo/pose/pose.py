@@ -112,6 +112,49 @@ class Pose:
             f"visible={int(self._visible.sum())}/{self._visible.size})"
         )
 
+    def check_in_frame(self, height, width, name="pose", margin=0.5, min_extent=4.0):
+        """Raises `InvalidPoseError` unless this single pose can be a person in the frame.
+
+        Every visible joint must lie inside the `height` x `width` frame grown by `margin`
+        of its size on each side (detectors place occluded joints a little outside), at
+        least two joints must be visible, and they must span `min_extent` pixels: joints
+        all at one point are a typo, not a person. Returns the pose.
+
+        >>> import numpy as np
+        >>> from posegan_zoo.pose import Pose
+        >>> xy = np.stack([np.linspace(10, 50, 14), np.linspace(5, 90, 14)], axis=-1)
+        >>> Pose(xy).check_in_frame(100, 60).visible.all()
+        np.True_
+        """
+        if self.batch_shape:
+            raise InvalidPoseError(f"`{name}`: expected one pose, got a batch {self.batch_shape}.")
+        if self._visible.sum() < 2:
+            raise InvalidPoseError(
+                f"`{name}`: at least 2 joints must be visible, got {int(self._visible.sum())}."
+            )
+        x, y = self._joints[:, 0], self._joints[:, 1]
+        outside = self._visible & (
+            (x < -margin * width)
+            | (x > (1 + margin) * width)
+            | (y < -margin * height)
+            | (y > (1 + margin) * height)
+        )
+        if outside.any():
+            joint = int(np.nonzero(outside)[0][0])
+            raise InvalidPoseError(
+                f"`{name}`: joint {JOINT_NAMES[joint]} at ({x[joint]:.6g}, {y[joint]:.6g}) lies "
+                f"far outside the {width} x {height} image; coordinates are pixels of that image "
+                "(x right, y down)."
+            )
+        seen = self._joints[self._visible]
+        extent = float(np.max(seen.max(axis=0) - seen.min(axis=0)))
+        if extent < min_extent:
+            raise InvalidPoseError(
+                f"`{name}`: the visible joints span {extent:.3g} pixels; a person's joints "
+                f"must span at least {min_extent:g} pixels."
+            )
+        return self
+
     @classmethod
     def stack(cls, poses):
         """Stacks poses of the same batch shape along a new leading axis."""

@@ -26,7 +26,9 @@ import shutil
 import tempfile
 
 import keras
+import numpy as np
 
+from posegan_zoo._json import read_json
 from posegan_zoo.errors import PresetError, PresetNotFoundError
 
 FORMAT_VERSION = 1
@@ -56,7 +58,22 @@ OPTIONAL_FIELDS = {
     "training_steps": int,
     "license": str,
     "metrics": dict,
+    "training": dict,
+    "evaluation": dict,
 }
+# The order of the model card's Training rows (metadata.json sorts its keys); others follow.
+_TRAINING_ORDER = (
+    "data",
+    "model",
+    "fine_tuned_from",
+    "steps",
+    "batch_size",
+    "optimizer",
+    "loss",
+    "augmentation",
+    "holdout_fraction",
+    "final_losses",
+)
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1 << 20
 
@@ -206,6 +223,7 @@ def load_preset(folder, expected_class=None):
     folder = pathlib.Path(folder)
     metadata = validate_preset(folder)
     config = _read_json(folder / CONFIG_FILE)
+    _check_safe_config(config, folder / CONFIG_FILE)
     target = _target_class(config, expected_class, folder)
     key = _class_key(config)
     try:
@@ -226,6 +244,12 @@ def load_preset(folder, expected_class=None):
         raise PresetError(
             f"cannot load {folder / WEIGHTS_FILE} into the {target.__name__}: {error}"
         ) from error
+    for variable in model.weights:
+        if not np.isfinite(keras.ops.convert_to_numpy(variable)).all():
+            raise PresetError(
+                f"{folder / WEIGHTS_FILE}: the weight {variable.path} holds NaN or infinite "
+                "values; the preset was saved from a diverged training run."
+            )
     return model
 
 
@@ -259,6 +283,21 @@ def render_model_card(metadata, title, handle=None):
     if metrics:
         lines += ["## Metrics", "", "| Metric | Value |", "|---|---|"]
         lines += [f"| {name} | {value} |" for name, value in sorted(metrics.items())]
+        lines.append("")
+    evaluation = metadata.get("evaluation") or {}
+    if evaluation.get("pairs"):
+        kind = "held-out" if evaluation.get("held_out") else "evaluation"
+        lines += [
+            f"Measured by `posegan-zoo evaluate` on {evaluation['pairs']} {kind} frame pairs "
+            f"of {evaluation.get('data') or 'the data'} ({evaluation.get('selection') or 'pairs'}"
+            "); `identity_*` is the copy-source baseline, `warp_only_*` the warp-only one.",
+            "",
+        ]
+    training = metadata.get("training") or {}
+    if training:
+        lines += ["## Training", "", "| | |", "|---|---|"]
+        keys = sorted(training, key=_training_rank)
+        lines += [f"| {key} | {_format_value(training[key])} |" for key in keys]
         lines.append("")
     lines += [
         "## Usage",
@@ -327,6 +366,56 @@ def _check_config(config, path):
         raise PresetError(
             f"{path} is not a Keras-serialized object: expected a JSON object with a string "
             '"class_name" and an object "config".'
+        )
+
+
+# The dtype policies a preset may name (a policy is looked up by name, never imported).
+DTYPE_POLICIES = ("float16", "bfloat16", "float32", "float64", "mixed_float16", "mixed_bfloat16")
+_PLAIN_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "bool")
+_TRUSTED_MODULES = ("keras", "posegan_zoo")
+
+
+def _check_safe_config(config, path, where="config"):
+    """Refuses a config that would import code from outside Keras and posegan_zoo (a class
+    or function of `os`, `subprocess`, ...), or names a dtype that is not a known policy.
+
+    Keras' safe mode already refuses lambdas; this also covers objects a Keras release
+    might import by module name. Registered user classes (`registered_name`) stay allowed.
+    """
+    if isinstance(config, list):
+        for k, item in enumerate(config):
+            _check_safe_config(item, path, f"{where}[{k}]")
+        return
+    if not isinstance(config, dict):
+        return
+    module = config.get("module")
+    if isinstance(module, str) and module.split(".")[0] not in _TRUSTED_MODULES:
+        registered = config.get("registered_name")
+        if not (isinstance(registered, str) and keras.saving.get_registered_object(registered)):
+            raise PresetError(
+                f"{path}: {where} names {module}.{config.get('class_name')}, which is neither "
+                "part of Keras or posegan_zoo nor a registered Keras class; refusing to import it."
+            )
+    for key, value in config.items():
+        if key == "dtype":
+            _check_dtype(value, path, f"{where}.dtype")
+        else:
+            _check_safe_config(value, path, f"{where}.{key}")
+
+
+def _check_dtype(value, path, where):
+    name = value
+    if isinstance(value, dict):
+        inner = value.get("config")
+        name = inner.get("name") if isinstance(inner, dict) else None
+        if value.get("class_name") not in ("DTypePolicy", "FloatDTypePolicy") or (
+            value.get("module") not in (None, "keras", "keras.dtype_policies")
+        ):
+            name = None
+    if value is not None and name not in DTYPE_POLICIES + _PLAIN_DTYPES:
+        raise PresetError(
+            f"{path}: {where} must name one of the dtype policies {list(DTYPE_POLICIES)}, "
+            f"got {value!r}."
         )
 
 
@@ -500,17 +589,29 @@ def _format_size(size):
     return f"{size[0]} x {size[1]}" if size else "n/a"
 
 
+def _training_rank(key):
+    known = key in _TRAINING_ORDER
+    return (_TRAINING_ORDER.index(key) if known else len(_TRAINING_ORDER), "" if known else key)
+
+
+def _format_value(value):
+    """A metadata value in one table cell: dicts as `name value` pairs, numbers short."""
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return ", ".join(f"{key} {_format_value(item)}" for key, item in items) or "n/a"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value).replace("|", "\\|")
+
+
 def _format_optional(value):
     return "n/a" if value is None else f"{value:,}"
 
 
 def _read_json(path):
-    try:
-        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PresetError(f"{path} is not valid JSON: {error}") from None
-    except OSError as error:
-        raise PresetError(f"cannot read {path}: {error}") from None
+    return read_json(path, PresetError)
 
 
 def _write_text(path, text):

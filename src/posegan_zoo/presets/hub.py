@@ -281,12 +281,22 @@ def _purge_cached_snapshot(folder):
 
     Acts only on a folder laid out as `<cache>/models--<owner>--<name>/snapshots/<commit>`:
     deletes its `PRESET_FILES` entries and the blobs they point to inside the same cached
-    repo's `blobs/` folder, nothing else. Returns the removed entries' names.
+    repo's `blobs/` folder that no other snapshot points to, nothing else. Returns the
+    removed entries' names.
     """
     folder = pathlib.Path(folder)
     if folder.parent.name != "snapshots" or not folder.parent.parent.name.startswith("models--"):
         return []
     blobs = (folder.parent.parent / "blobs").resolve()
+    # A blob is shared by every snapshot (revision) holding the same file: keep those that
+    # another snapshot still points to, or that revision would fail offline.
+    in_use = {
+        pathlib.Path(os.path.realpath(entry))
+        for snapshot in folder.parent.iterdir()
+        if snapshot.resolve() != folder.resolve()
+        for entry in snapshot.rglob("*")
+        if entry.is_symlink()
+    }
     removed = []
     for name in preset_format.PRESET_FILES:
         entry = folder / name
@@ -295,6 +305,6 @@ def _purge_cached_snapshot(folder):
         target = pathlib.Path(os.path.realpath(entry))
         entry.unlink(missing_ok=True)
         removed.append(name)
-        if target.parent == blobs and target.is_file():
+        if target.parent == blobs and target.is_file() and target not in in_use:
             target.unlink(missing_ok=True)
     return removed

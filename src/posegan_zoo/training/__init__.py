@@ -6,6 +6,8 @@ from posegan_zoo.training.checkpoints import (
     atomic_path,
     latest_checkpoint,
     load_checkpoint,
+    load_latest_checkpoint,
+    remove_stale_temporaries,
     save_checkpoint,
 )
 from posegan_zoo.training.run import TrainingConfig, load_generator, run_training
@@ -18,6 +20,8 @@ __all__ = [
     "latest_checkpoint",
     "load_checkpoint",
     "load_generator",
+    "load_latest_checkpoint",
+    "remove_stale_temporaries",
     "run_training",
     "sample_grid",
     "save_checkpoint",

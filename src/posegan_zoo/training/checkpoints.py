@@ -8,15 +8,20 @@ any moment leaves either the previous checkpoint or the new one, never half a fi
 
 import contextlib
 import json
+import math
 import os
 import pathlib
 import secrets
+import warnings
 
 import keras
 
-from posegan_zoo.errors import CheckpointError
+from posegan_zoo.errors import CheckpointError, TrainingDivergedError
 
 LATEST = "latest.json"
+# What `atomic_path` leaves when a run is killed mid-write: `.ckpt-*.keras.<hex>.keras`,
+# `.latest.json.<hex>.json`.
+STALE_TEMPORARIES = (".ckpt-*.keras.*.keras", f".{LATEST}.*.json")
 
 
 @contextlib.contextmanager
@@ -73,15 +78,16 @@ def save_checkpoint(model, directory, step, keep=3):
 
     Keeps the `keep` newest checkpoints and deletes older ones. Returns the path.
     """
+    if int(keep) < 1:
+        raise CheckpointError(f"`keep` must be >= 1 checkpoints, got {keep}.")
     directory = pathlib.Path(directory)
     path = directory / f"ckpt-{int(step):08d}.keras"
     with atomic_path(path) as tmp:
         model.save(tmp)
     with atomic_path(directory / LATEST) as tmp:
         tmp.write_text(json.dumps({"checkpoint": path.name, "step": int(step)}))
-    if keep:
-        for old in sorted(directory.glob("ckpt-*.keras"))[:-keep]:
-            old.unlink(missing_ok=True)
+    for old in sorted(directory.glob("ckpt-*.keras"))[: -int(keep)]:
+        old.unlink(missing_ok=True)
     return path
 
 
@@ -101,8 +107,58 @@ def latest_checkpoint(directory):
     return path, step
 
 
+def remove_stale_temporaries(directory):
+    """Deletes the temporary files a killed run left in `directory`; returns their names.
+
+    Only call it while no other process writes to `directory`.
+    """
+    directory = pathlib.Path(directory)
+    stale = [path for pattern in STALE_TEMPORARIES for path in directory.glob(pattern)]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return sorted(path.name for path in stale)
+
+
+def load_latest_checkpoint(directory):
+    """`(trainer, step)` from the newest checkpoint in `directory` that loads, or None.
+
+    A newest checkpoint that does not load (a truncated file, a record naming a missing
+    one) is skipped with a warning naming it, and the next older intact one is used.
+    `CheckpointError` when checkpoints exist but none loads.
+    """
+    directory = pathlib.Path(directory)
+    candidates = sorted(directory.glob("ckpt-*.keras"), reverse=True)
+    problems = []
+    try:
+        newest = latest_checkpoint(directory)
+    except CheckpointError as error:
+        newest, problems = None, [str(error)]
+    if newest is not None:
+        candidates.remove(newest[0])
+        candidates.insert(0, newest[0])
+    for path in candidates:
+        try:
+            trainer = load_checkpoint(path)
+        except CheckpointError as error:
+            problems.append(str(error))
+            continue
+        if problems:
+            warnings.warn(
+                f"resuming from {path.name}, the newest checkpoint that loads; skipped: "
+                + "; ".join(problems),
+                stacklevel=2,
+            )
+        return trainer, int(trainer.step_counter.numpy())
+    if problems:
+        raise CheckpointError(f"no checkpoint in {directory} loads: " + "; ".join(problems))
+    return None
+
+
 def load_checkpoint(path):
     """Loads a trainer checkpoint written by `save_checkpoint` (compiled, optimizers restored)."""
+    from posegan_zoo._lazy import register_keras_objects
+
+    register_keras_objects()
     try:
         return keras.saving.load_model(path)
     except (OSError, ValueError) as error:
@@ -124,8 +180,25 @@ class CheckpointCallback(keras.callbacks.Callback):
 
     def __init__(self, directory, keep=3):
         super().__init__()
+        if int(keep) < 1:
+            raise CheckpointError(f"`keep` must be >= 1 checkpoints, got {keep}.")
         self.directory = pathlib.Path(directory)
-        self.keep = keep
+        self.keep = int(keep)
+
+    def on_train_begin(self, logs=None):
+        remove_stale_temporaries(self.directory)
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            # Raising here ends `fit` before `on_epoch_end` could save the broken weights.
+            last = latest_checkpoint(self.directory) if self.directory.is_dir() else None
+            kept = f"the last good checkpoint is {last[0]}" if last else "no checkpoint was saved"
+            raise TrainingDivergedError(
+                f"the training loss became {float(loss)} at step "
+                f"{int(self.model.step_counter.numpy())}; stopped, {kept}. Lower the learning "
+                "rate or check the data."
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         save_checkpoint(
