@@ -13,6 +13,15 @@ free port. It implements what the client's downloads use (see docs in DESIGN.md 
   (the last with `X-Repo-Commit`), as the Hub sends them. Any other request answers a bare
   404 and is recorded in `unhandled`, so a test can assert the client used nothing else.
 
+Uploads (`HfApi.create_repo`, `create_branch`, `upload_folder`), every file committed inline:
+
+- `POST /api/repos/create` -> `{"url"}`, 409 when the repo exists;
+- `POST /api/models/{repo}/branch/{branch}`: a branch at the main branch's commit (409 if any);
+- `POST /api/models/{repo}/preupload/{revision}` -> every file `"uploadMode": "regular"`;
+- `POST /api/models/{repo}/commit/{revision}`: the NDJSON commit (header, `file` lines with
+  base64 content, `deletedFile`) becomes a new commit on top of the revision's files;
+- `POST /api/validate-yaml` -> no errors.
+
 Fault switches, per repo and file: `corrupt` serves altered bytes of the same length under
 the same ETag (what a faulty proxy or disk does); `truncate` sends the headers of the whole
 file but only the first `keep` bytes of it, then closes the connection (for the next
@@ -25,6 +34,7 @@ Example:
         snapshot_download("alice/model", endpoint=hub.url, cache_dir=tmp_path)
 """
 
+import base64
 import hashlib
 import http.server
 import json
@@ -38,6 +48,9 @@ _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>
 _API_REVISION = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/revision/(?P<rev>[^/]+)$")
 _API_TREE = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)$")
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
+_API_BRANCH = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/branch/(?P<rev>[^/]+)$")
+_API_PREUPLOAD = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/preupload/(?P<rev>[^/]+)$")
+_API_COMMIT = re.compile(r"^/api/models/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)$")
 
 
 class FakeHub:
@@ -72,6 +85,13 @@ class FakeHub:
             repo["commits"][sha] = files
             repo["refs"][revision] = sha
         return sha
+
+    def files(self, repo_id, revision="main"):
+        """The files (path -> bytes) of `revision` of `repo_id`; KeyError if there is none."""
+        found = self._lookup(repo_id, revision)
+        if isinstance(found, str):
+            raise KeyError(f"{repo_id}@{revision}: {found}")
+        return found[1]
 
     def add_folder(self, repo_id, folder, revision="main", skip=()):
         """Adds a commit holding every file of `folder` (but `skip`); returns its sha."""
@@ -196,6 +216,75 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         self._dispatch(head=False)
 
+    def do_POST(self):
+        hub = self.fake_hub
+        hub.requests.append((self.command, self.path, None))
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = urllib.parse.urlsplit(self.path).path
+        if path == "/api/repos/create":
+            return self._create_repo(json.loads(body))
+        if path == "/api/validate-yaml":
+            return self._send_json({"errors": [], "warnings": []}, commit=None)
+        for pattern, handler in (
+            (_API_BRANCH, self._create_branch),
+            (_API_PREUPLOAD, self._preupload),
+            (_API_COMMIT, self._commit),
+        ):
+            if match := pattern.match(path):
+                repo_id = urllib.parse.unquote(match["repo"])
+                if repo_id not in hub._repos:
+                    return self._error("RepoNotFound", head=False)
+                return handler(repo_id, urllib.parse.unquote(match["rev"]), body)
+        hub.unhandled.append((self.command, self.path))
+        self._send(404, b"Not Found")
+
+    # -- uploads ---------------------------------------------------------------------------
+
+    def _create_repo(self, payload):
+        hub = self.fake_hub
+        name = payload["name"]
+        repo_id = name if "/" in name else f"{payload.get('organization') or 'user'}/{name}"
+        with hub._lock:
+            if repo_id in hub._repos:
+                return self._send(409, b"You already created this model repo")
+            hub._repos[repo_id] = {"refs": {}, "commits": {}}
+        self._send_json({"url": f"{hub.url}/{repo_id}", "name": repo_id}, commit=None)
+
+    def _create_branch(self, repo_id, branch, body):
+        hub = self.fake_hub
+        with hub._lock:
+            refs = hub._repos[repo_id]["refs"]
+            if branch in refs:
+                return self._send(409, b"Reference already exists")
+            if "main" in refs:
+                refs[branch] = refs["main"]
+        self._send_json({}, commit=None)
+
+    def _preupload(self, repo_id, revision, body):
+        files = [
+            {"path": entry["path"], "uploadMode": "regular", "shouldIgnore": False}
+            for entry in json.loads(body)["files"]
+        ]
+        self._send_json({"files": files}, commit=None)
+
+    def _commit(self, repo_id, revision, body):
+        hub = self.fake_hub
+        found = hub._lookup(repo_id, revision)
+        files = {} if isinstance(found, str) else found[1]
+        for line in body.decode().splitlines():
+            item = json.loads(line)
+            value = item["value"]
+            if item["key"] == "file":
+                files[value["path"]] = base64.b64decode(value["content"])
+            elif item["key"] == "deletedFile":
+                files.pop(value["path"], None)
+            elif item["key"] != "header":
+                hub.unhandled.append((self.command, f"{self.path} {item['key']}"))
+                return self._send(400, f"unsupported commit item {item['key']}".encode())
+        sha = hub.add_revision(repo_id, files, revision=revision)
+        url = f"{hub.url}/{repo_id}/commit/{sha}"
+        self._send_json({"commitUrl": url, "commitOid": sha, "pullRequestUrl": None}, commit=sha)
+
     def _dispatch(self, head):
         hub = self.fake_hub
         hub.requests.append((self.command, self.path, self.headers.get("Range")))
@@ -290,7 +379,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _send_json(self, value, commit):
         body = json.dumps(value).encode()
-        headers = {"Content-Type": "application/json", "X-Repo-Commit": commit}
+        headers = {"Content-Type": "application/json"}
+        if commit is not None:
+            headers["X-Repo-Commit"] = commit
         self._send(200, body, headers=headers)
 
     def _send(self, status, body, head=False, headers=None, length=None):

@@ -1,12 +1,17 @@
 """The product commands: regenerate, evaluate, presets, download, convert; embedded presets."""
 
+import argparse
+import dataclasses
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
+import types
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from posegan_zoo import PoseRegenerator, list_presets
@@ -256,3 +261,220 @@ def test_readme_main_job_runs_as_written(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert (tmp_path / "out" / "comparison.png").is_file()
+
+
+# -- a quiet, fast command line ---------------------------------------------------------------
+
+
+def _subcommands():
+    from posegan_zoo.cli import build_parser
+
+    parser = build_parser()
+    [commands] = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return commands.choices
+
+
+def test_help_and_argument_errors_need_no_tensorflow():
+    # Each parse in a fresh interpreter: none may import TensorFlow or Keras.
+    script = (
+        "import sys\n"
+        "from posegan_zoo.cli import build_parser, main\n"
+        "names = list(build_parser()._subparsers._group_actions[0].choices)\n"
+        "calls = [['--help'], *([name, '--help'] for name in names), ['train'],\n"
+        "         ['train', 'd', '--out', 'o', '--steps', 'x'],\n"
+        "         ['train', 'd', '--out', 'o', '--adversarial', 'gan'],\n"
+        "         ['train', 'd', '--out', 'o', '--steps', '0'],\n"
+        "         ['train', 'd', '--out', 'o', '--learning-rate', 'nan'],\n"
+        "         ['finetune', 'd', '--out', 'o', '--preset', 'p', '--width', '8']]\n"
+        "codes = []\n"
+        "for argv in calls:\n"
+        "    try:\n"
+        "        main(argv)\n"
+        "    except SystemExit as stop:\n"
+        "        codes.append(stop.code)\n"
+        "heavy = sorted({'tensorflow', 'keras'} & set(sys.modules))\n"
+        "print('RESULT', codes, heavy, file=sys.stderr)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    line = result.stderr.strip().splitlines()[-1]
+    codes, heavy = line.removeprefix("RESULT ").rsplit(" [", 1)
+    assert heavy == "]", f"imported while parsing: [{heavy}"
+    names = len(_subcommands())
+    assert codes == str([0] * (names + 1) + [2] * 6)
+    assert "argument --steps: expected an integer, got 'x'" in result.stderr
+    assert "argument --steps: must be >= 1, got 0" in result.stderr
+    assert "argument --learning-rate: must be finite, got 'nan'" in result.stderr
+    assert "invalid choice: 'gan'" in result.stderr
+    assert "unrecognized arguments: --width 8" in result.stderr
+
+
+def test_every_flag_has_help_and_lists_its_choices():
+    for name, parser in _subcommands().items():
+        text = parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+            for choice in action.choices or ():
+                assert str(choice) in text, (name, action.dest, choice)
+    finetune = {flag for a in _subcommands()["finetune"]._actions for flag in a.option_strings}
+    assert not {"--model", "--width", "--image-size"} & finetune
+    assert {"--steps", "--preset", "--config"} <= finetune
+
+
+def test_the_training_flags_follow_the_config():
+    from posegan_zoo.cli import training_fields
+    from posegan_zoo.models.posewarp.trainer import ADVERSARIAL_LOSSES
+    from posegan_zoo.training import TrainingConfig, run
+
+    fields, choices, bounds = training_fields()
+    expected = []
+    for field in dataclasses.fields(TrainingConfig):
+        kind = field.type
+        if isinstance(kind, types.UnionType):
+            kind = next(a for a in kind.__args__ if a is not type(None))
+        expected.append((field.name, kind, field.default))
+    assert list(fields) == expected
+    assert choices == {
+        "model": run.MODELS,
+        "reconstruction_loss": run.RECONSTRUCTION_LOSSES,
+        "perceptual_backbone": run.PERCEPTUAL_BACKBONES,
+        "adversarial": ADVERSARIAL_LOSSES,
+    }
+    assert bounds == run.FIELD_BOUNDS
+
+
+def test_the_module_docstring_names_real_flags():
+    import posegan_zoo.cli
+
+    subcommands = _subcommands()
+    usage = posegan_zoo.cli.__doc__.split("\n\n")[1]
+    for entry in re.split(r"\n(?=    posegan-zoo )", usage):
+        name = entry.split()[1]
+        flags = {f for a in subcommands[name]._actions for f in a.option_strings}
+        for flag in re.findall(r"--[a-z][a-z-]*", entry):
+            assert flag in flags, f"the docstring gives `{name} {flag}`"
+
+
+def test_tensorflow_start_up_lines_are_dropped_and_the_rest_kept():
+    from posegan_zoo.cli import _relay
+
+    lines = [
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n",
+        "I0000 00:00:1796319802.312254    6323 port.cc:153] oneDNN custom operations are on.\n",
+        "W0000 00:00:1796319802.312804    6323 cudart_stub.cc:31] Could not find cuda drivers\n",
+        "INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n",
+        "E0000 00:00:1796319807.203870    6323 cuda_platform.cc:52] failed call to cuInit\n",
+        "posegan-zoo regenerate: 2 people in the source image\n",
+        " 50%|#####     | 1/2\r",
+        "/x/y.py:3: UserWarning: something to read",
+    ]
+    read_end, write_end = os.pipe()
+    kept_read, kept_write = os.pipe()
+    os.write(write_end, "".join(lines).encode())
+    os.close(write_end)
+    _relay(read_end, kept_write)
+    os.close(kept_write)
+    with os.fdopen(kept_read, "rb") as kept:
+        assert kept.read().decode() == "".join(lines[4:])
+
+
+def test_a_command_prints_no_tensorflow_log_lines():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run(
+        [sys.executable, "-m", "posegan_zoo.cli", "presets"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "posewarp-tennis" in result.stdout
+    assert result.stderr == ""
+
+
+# -- one resolver for generator handles --------------------------------------------------------
+
+
+def test_generator_handles_of_every_kind_resolve(tmp_path, capsys):
+    from posegan_zoo import WarpOnlyGenerator
+    from posegan_zoo.errors import PresetError, PresetNotFoundError
+    from posegan_zoo.presets import locate_generator
+
+    assert locate_generator("warp-only").kind == "preset"
+    assert locate_generator(resolve("warp-only")).kind == "preset"
+    # A run folder: its final model, or its newest checkpoint when it has trained past it.
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    WarpOnlyGenerator(64).save(run / "model" / "generator.keras")
+    (run / "model" / "training.json").write_text('{"steps": 4}')
+    source = locate_generator(str(run))
+    assert (source.kind, source.path, source.step) == ("run", run / "model/generator.keras", 4)
+    assert locate_generator(run / "model" / "generator.keras").kind == "keras"
+    (run / "checkpoints").mkdir()
+    (run / "checkpoints" / "ckpt-00000006.keras").write_bytes(b"")
+    (run / "checkpoints" / "latest.json").write_text(
+        '{"checkpoint": "ckpt-00000006.keras", "step": 6}'
+    )
+    assert (locate_generator(run).kind, locate_generator(run).step) == ("checkpoint", 6)
+    # regenerate reads a run folder and a .keras file like a preset.
+    image, pose, target = FRAMES / "1.jpg", POSES / "tennis_1.json", POSES / "tennis_5.json"
+    (run / "model" / "training.json").write_text('{"steps": 6}')
+    for handle in (run, run / "model" / "generator.keras"):
+        argv = ["regenerate", str(image), "--pose", str(pose), "--target-pose", str(target)]
+        assert main([*argv, "--preset", str(handle), "--out", str(tmp_path / "out")]) == 0
+        assert json.loads(capsys.readouterr().out)["preset"] == str(handle)
+    # What names no generator says so, and what it expected.
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("")
+    for handle, error, named in (
+        (tmp_path / "none", PresetNotFoundError, "does not exist"),
+        (tmp_path / "notes", PresetNotFoundError, "neither a preset"),
+        (tmp_path / "notes" / "a.txt", PresetError, "not a .keras file"),
+        ("no-such-preset", PresetNotFoundError, "available: "),
+    ):
+        with pytest.raises(error, match=named) as raised:
+            locate_generator(handle)
+        assert "a training run folder or a .keras file" in str(raised.value)
+    with pytest.raises(PresetError, match="revision"):
+        locate_generator(run, revision="v1")
+    # finetune names its flag when the handle is wrong, before reading any data.
+    argv = ["finetune", str(tmp_path / "no-data"), "--out", str(tmp_path / "ft")]
+    assert main([*argv, "--preset", str(tmp_path / "none")]) == 2
+    assert "--preset: no generator at" in capsys.readouterr().err
+
+
+def test_export_refuses_unfinished_runs_stale_figures_and_other_folders(tmp_path, capsys):
+    from posegan_zoo import WarpOnlyGenerator
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    assert main(["export", str(run), "--out", str(tmp_path / "p")]) == 2
+    assert "no final model" in capsys.readouterr().err
+    (run / "model").mkdir()
+    WarpOnlyGenerator(64).save(run / "model" / "generator.keras")
+    config = {"data": "d", "model": "posewarp", "reconstruction_loss": "l1", "holdout_fraction": 0}
+    record = {"config": config, "steps": 2, "evaluation": {}, "history": {"loss": [0.5, 0.25]}}
+    (run / "model" / "training.json").write_text(json.dumps(record))
+    (run / "evaluation").mkdir()
+    figures = run / "evaluation" / "evaluation.json"
+    figures.write_text(json.dumps({"overall": {"model": {"ssim": 0.5}}, "pairs": 3}))
+    os.utime(figures, (1, 1))
+    assert main(["export", str(run), "--out", str(tmp_path / "p")]) == 2
+    assert "older than the run's model" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()
+    figures.touch()
+    selection = {"data": "d", "pairs": "held-out targets", "holdout_fraction": 0.25}
+    figures.write_text(json.dumps({**json.loads(figures.read_text()), "selection": selection}))
+    assert main(["export", str(run), "--out", str(tmp_path / "p")]) == 0
+    metadata = json.loads(capsys.readouterr().out)
+    # Trained on every frame of the same data: the figures are not held out.
+    assert metadata["metrics"] == {"evaluation_ssim": 0.5, "evaluation_pairs": 3}
+    assert read_metadata(tmp_path / "p")["training"]["final_losses"] == {"loss": 0.25}
+    # Never over a folder of other files.
+    assert main(["export", str(run), "--out", str(run)]) == 2
+    assert "refusing to overwrite" in capsys.readouterr().err

@@ -10,7 +10,13 @@ import tensorflow as tf
 from PIL import Image
 
 from posegan_zoo import PoseRegenerator, PoseWarpGenerator, UNetBaseline, WarpOnlyGenerator
-from posegan_zoo.errors import InvalidImageError, InvalidPoseError, NoPersonError
+from posegan_zoo.errors import (
+    InvalidConfigError,
+    InvalidImageError,
+    InvalidPoseError,
+    NoPersonError,
+)
+from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics, l1, masked_ssim, psnr, ssim, ssim_map
 from posegan_zoo.pose import Pose
 from posegan_zoo.pose.crop import warp_image
@@ -126,15 +132,88 @@ def test_learned_generators_plug_in(tennis, model):
 
 def test_animate_writes_frames_and_a_gif(tennis, regenerator, tmp_path):
     frames, joints = tennis
-    path = regenerator.animate(frames[0], joints[0], joints[1:4], tmp_path / "anim", fps=4)
-    assert path.name == "animation.gif"
+    animation = regenerator.animate(
+        frames[0],
+        joints[1:4],
+        tmp_path / "anim.gif",
+        source_pose=joints[0],
+        fps=4,
+        frames_dir=tmp_path / "anim",
+    )
+    assert animation.path == tmp_path / "anim.gif" and animation.frame_count == 3
     assert sorted(p.name for p in (tmp_path / "anim").glob("frame-*.png")) == [
         "frame-0000.png",
         "frame-0001.png",
         "frame-0002.png",
     ]
-    with Image.open(path) as gif:
+    with Image.open(animation.path) as gif:
         assert gif.n_frames == 3
+
+
+@pytest.mark.parametrize("model", ["warp-only", "posewarp"])
+def test_batches_compiled_match_eager_single_calls(tennis, model):
+    """One compiled call per batch gives what the eager model gives one image at a time."""
+    from posegan_zoo.models.posewarp.inputs import posewarp_inputs
+
+    frames, joints = tennis
+    keras.utils.set_random_seed(1)
+    generator = WarpOnlyGenerator(64) if model == "warp-only" else PoseWarpGenerator.tiny(64, 4)
+    regenerator = PoseRegenerator(generator, batch_size=2)
+    images, sources, targets = (
+        [frames[k] for k in (0, 1, 2, 3, 5)],
+        joints[[0, 1, 2, 3, 5]],
+        [joints[k] for k in (4, 6, 7, 0, 2)],
+    )
+    batch = regenerator(images, list(sources), targets)  # batches of 2, 2 and 1
+    for k, result in enumerate(batch):
+        single = regenerator(images[k], sources[k], targets[k])
+        np.testing.assert_allclose(result.fake_crop, single.fake_crop, atol=1e-5)
+        np.testing.assert_allclose(result.recovered_crop, single.recovered_crop, atol=1e-5)
+        assert result.metrics == pytest.approx(single.metrics, abs=1e-4)
+        # The eager model, called alone, on the same crops.
+        inputs = posewarp_inputs(result.source_crop, result.source_pose, result.target_pose)
+        eager = {
+            key: np.asarray(v)[0] for key, v in generator(inputs, return_intermediates=True).items()
+        }
+        np.testing.assert_allclose(result.fake_crop, eager["image"], atol=1e-5)
+        assert set(result.intermediates) == set(eager) - {"image"}
+        for key, value in result.intermediates.items():
+            np.testing.assert_allclose(value, eager[key], atol=1e-5, err_msg=key)
+        back = posewarp_inputs(eager["image"], result.target_pose, result.source_pose)
+        np.testing.assert_allclose(result.recovered_crop, np.asarray(generator(back))[0], atol=1e-5)
+    # An animation's frames, in batches: frame k is the single call's fake for pose k.
+    poses = [joints[k] for k in (4, 6, 7)]
+    animated = list(regenerator.generate_frames(frames[0], poses, joints[0], batch_size=2))
+    for pose, frame in zip(poses, animated, strict=True):
+        np.testing.assert_allclose(frame, regenerator(frames[0], joints[0], pose).fake, atol=1)
+    with pytest.raises(InvalidConfigError, match="`batch_size`"):
+        PoseRegenerator(generator, batch_size=0)
+
+
+def test_crops_and_pastes_read_only_the_crop_s_window(tennis, regenerator):
+    """The crop and the paste touch the crop's window only, as if done on the whole frame."""
+    from posegan_zoo.regenerator import _crop, _paste
+
+    frames, joints = tennis
+    frame = np.asarray(Image.open(frames[0]).convert("RGB"))
+    result = regenerator(frames[0], joints[0], joints[4])
+    whole = warp_image(frame, result.crop, (64, 64))
+    np.testing.assert_allclose(_crop(frame, result.crop, (64, 64)), whole, atol=1e-2)
+    inverse = np.linalg.inv(np.vstack([result.crop, [0, 0, 1]]))[:2]
+    alpha = np.ones((64, 64, 1), np.float32)
+    alpha[:2], alpha[-2:], alpha[:, :2], alpha[:, -2:] = 0.0, 0.0, 0.0, 0.0
+    layer = np.concatenate([(result.fake_crop + 1) * 127.5, alpha], -1)
+    pasted = warp_image(layer, inverse, frame.shape[:2])
+    weight = np.clip(pasted[..., 3:], 0, 1)
+    expected = np.uint8(np.clip(weight * pasted[..., :3] + (1 - weight) * frame, 0, 255).round())
+    fake = _paste(frame, result.fake_crop, result.crop)
+    np.testing.assert_allclose(fake, expected, atol=1)
+    assert np.mean(fake != expected) < 1e-3
+    # A crop wholly outside the frame: zeros, and nothing pasted.
+    away = result.crop.copy()
+    away[:, 2] -= 5000
+    assert not _crop(frame, away, (64, 64)).any()
+    np.testing.assert_array_equal(_paste(frame, result.fake_crop, away), frame)
 
 
 def test_fine_tune_updates_the_generator(tennis_dir):
@@ -214,7 +293,7 @@ def _bad_inputs(frames, joints, tmp_path):
         ),
         ("all missing", (good_image, nan_pose, good_pose), InvalidPoseError, "no visible"),
         ("target all missing", (good_image, good_pose, nan_pose), InvalidPoseError, "target_pose"),
-        ("zero-size person", (good_image, tiny_person, tiny_person), InvalidPoseError, "scale"),
+        ("zero-size person", (good_image, tiny_person, tiny_person), InvalidPoseError, "span"),
         ("string pose", (good_image, "nope.json", good_pose), Exception, "nope.json"),
         ("broken JSON", (good_image, broken_json, good_pose), Exception, "broken.json"),
         ("two people", (good_image, two_people, good_pose), InvalidPoseError, "2 people"),
@@ -343,12 +422,16 @@ def test_bad_inputs_get_named_errors(tennis, regenerator, tmp_path):
             pytest.fail(f"no error for {label}")
 
 
-def test_joints_outside_the_frame_give_finite_images(tennis, regenerator):
+def test_joints_a_little_outside_the_frame_work_and_far_outside_are_named(tennis, regenerator):
     frames, joints = tennis
+    height = load_image(frames[0]).shape[0]
     outside = joints[0].copy()
-    outside[[10, 13], 1] += 2000.0  # ankles far below the frame
+    outside[[10, 13], 1] = height + 0.3 * height  # ankles below the frame, as detectors place them
     result = regenerator(frames[0], outside, joints[3])
     assert np.isfinite(result.fake_crop).all() and np.isfinite(result.recovered_crop).all()
+    outside[[10, 13], 1] += 2000.0 + height
+    with pytest.raises(InvalidPoseError, match="right_ankle"):
+        regenerator(frames[0], outside, joints[3])
 
 
 def test_poses_can_be_detected_and_targets_given_as_photos(tennis, regenerator):
@@ -387,38 +470,45 @@ def test_detection_failures_name_the_image(tennis, regenerator, tmp_path):
         regenerator(frames[0], joints[0])
 
 
-class _RecordingWarpOnly(WarpOnlyGenerator):
-    """`WarpOnlyGenerator` that keeps the input dicts and intermediates of its calls."""
+def _record_calls(regenerator):
+    """Keeps the input dicts and outputs of `regenerator`'s (compiled) generator calls."""
+    seen = []
+    compiled = regenerator._function
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.seen = []
+    def function(intermediates):
+        forward = compiled(intermediates)
 
-    def call(self, inputs, return_intermediates=False):
-        out = super().call(inputs, return_intermediates=True)
-        self.seen.append(({k: np.asarray(v) for k, v in inputs.items()}, out))
-        return out if return_intermediates else out["image"]
+        def record(inputs):
+            out = forward(inputs)
+            seen.append(({k: np.asarray(v) for k, v in inputs.items()}, out))
+            return out
+
+        return record
+
+    regenerator._function = function
+    return seen
 
 
 def test_detected_people_bring_their_mask_both_ways(tennis):
     frames, joints = tennis
-    generator = _RecordingWarpOnly(64)
-    regenerator = PoseRegenerator(generator)
+    regenerator = PoseRegenerator(WarpOnlyGenerator(64))
+    seen = _record_calls(regenerator)
     result = regenerator(frames[0], target_image=frames[4])
-    (there, forward), (back, _) = generator.seen
+    (there, forward), (back, _) = seen
     # The detector's segmentation, cropped like the image: the person's pixels in the crop.
     mask = there["source_mask"]
     assert mask.shape == (1, 64, 64, 1) and 0.03 < mask.mean() < 0.5 and mask.max() > 0.9
     person = regenerator.detector.detect(frames[0])[0].mask
     crop = warp_image(person[..., None], result.crop, (64, 64))
-    np.testing.assert_allclose(mask[0], np.clip(crop, 0, 1), atol=1e-6)
+    # (The regenerator crops the window the crop reads: the same up to float rounding.)
+    np.testing.assert_allclose(mask[0], np.clip(crop, 0, 1), atol=1e-4)
     # The way back: the fake's person is where the forward pass drew it.
     np.testing.assert_array_equal(back["source_mask"], np.asarray(forward["foreground_mask"]))
     assert "hole" in result.intermediates
     # Poses given as joints: no mask, the prior fallback.
-    generator.seen.clear()
+    seen.clear()
     regenerator(frames[0], joints[0], joints[4])
-    assert all("source_mask" not in inputs for inputs, _ in generator.seen)
+    assert len(seen) == 2 and all("source_mask" not in inputs for inputs, _ in seen)
 
 
 def test_generators_without_the_mask_input_never_get_one(tennis):

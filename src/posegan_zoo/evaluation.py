@@ -550,14 +550,15 @@ def evaluate_preset(
 
     Args:
         data: the dataset folder (`read_posewarp_dataset`).
-        preset: a preset handle (`posegan_zoo.presets.resolve`): an embedded name, a
-            folder, or `hf://owner/name[@revision]`.
+        preset: a generator handle (`posegan_zoo.presets.load_generator`): an embedded
+            name, a preset folder, `hf://owner/name[@revision]`, a training run folder or a
+            `.keras` file.
         clips: names of the clips to evaluate, or None for all.
         holdout_fraction: the pairs whose targets are each clip's last frames (see
             `frame_pairs`), or None for every ordered pair.
         max_pairs_per_clip, seed: see `frame_pairs`.
         perceptual, warp_only, gallery, batch_size: see `evaluate_pairs`.
-        **hub_kwargs: `revision`, `cache_dir`, `local_files_only`, ... for `resolve`.
+        **hub_kwargs: `revision`, `cache_dir`, `local_files_only`, ... for Hub handles.
 
     Example:
 
@@ -568,7 +569,7 @@ def evaluate_preset(
     (2, 'warp-only', ('model', 'warp-only', 'copy-source'))
     """
     from posegan_zoo.data import read_posewarp_dataset
-    from posegan_zoo.presets import load_preset, resolve
+    from posegan_zoo.presets import load_generator
 
     if not pathlib.Path(data).is_dir():
         raise DataFormatError(f"`data`: dataset folder {str(data)!r} does not exist.")
@@ -585,7 +586,7 @@ def evaluate_preset(
         raise InvalidConfigError(
             f"no frame pair to evaluate in {str(data)!r}: {how}; frames per clip: {lengths}."
         )
-    generator = load_preset(resolve(preset, **hub_kwargs))
+    generator = load_generator(preset, **hub_kwargs)
     result = evaluate_pairs(
         generator,
         dataset,

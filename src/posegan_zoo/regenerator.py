@@ -12,15 +12,14 @@ import pathlib
 import numpy as np
 from PIL import Image
 
-from posegan_zoo.errors import InvalidImageError, InvalidPoseError
+from posegan_zoo.errors import InvalidConfigError, InvalidImageError, InvalidPoseError
 from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
 from posegan_zoo.pose import Pose, crop_matrix, crop_scale, mask_log_prior, person_scale
 from posegan_zoo.pose.crop import warp_image
-from posegan_zoo.presets import load_preset, registry
+from posegan_zoo.presets import load_generator, load_preset, registry
 from posegan_zoo.presets.mixin import PresetMixin
-from posegan_zoo.training.checkpoints import atomic_path
 
 # A pixel belongs to the person when the prior gives the background less than this.
 _FOREGROUND_THRESHOLD = 0.5
@@ -114,6 +113,28 @@ def _is_image(value):
     return isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[-1] in (3, 4)
 
 
+@dataclasses.dataclass
+class _Framing:
+    """One photo framed for the generator: a batch row, and what its result keeps."""
+
+    frame: np.ndarray
+    matrix: np.ndarray
+    source_crop: np.ndarray
+    source: Pose
+    target: Pose
+    source_mask: np.ndarray | None
+    target_image: object = None
+    found: dict = dataclasses.field(default_factory=dict)
+
+
+def _check_batch_size(batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise InvalidConfigError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+    if batch_size < 1:
+        raise InvalidConfigError(f"`batch_size` must be a positive int, got {batch_size}.")
+    return int(batch_size)
+
+
 def _person_centre(pose):
     joints = pose.joints[pose.visible]
     return (joints.min(axis=0) + joints.max(axis=0)) / 2.0
@@ -124,18 +145,62 @@ def _foreground(pose, size):
     return (prior[..., 0] < _FOREGROUND_THRESHOLD).astype(np.float32)
 
 
+def _footprint(matrix, size, bounds):
+    """The window `(x0, y0, x1, y1)` of a `bounds` (height, width) image that the `size`
+    (height, width) image's pixels land in under the 2x3 `matrix` (with a 2-pixel margin
+    for bilinear neighbours), clipped to the image; None when it misses the image."""
+    height, width = size
+    corners = np.array([[-1, -1, 1], [width, -1, 1], [-1, height, 1], [width, height, 1]], float)
+    points = corners @ np.asarray(matrix, np.float64).T
+    low = np.floor(points.min(axis=0)).astype(int) - 2
+    high = np.ceil(points.max(axis=0)).astype(int) + 3
+    x0, y0 = max(low[0], 0), max(low[1], 0)
+    x1, y1 = min(high[0], bounds[1]), min(high[1], bounds[0])
+    return None if x1 <= x0 or y1 <= y0 else (x0, y0, x1, y1)
+
+
+def _shifted(matrix, dx, dy):
+    """`matrix` (2x3) for input pixels counted from (dx, dy): `matrix @ (p + (dx, dy))`."""
+    matrix = np.array(matrix, np.float64)
+    matrix[:, 2] += matrix[:, :2] @ np.array([dx, dy], np.float64)
+    return matrix
+
+
+def _crop(frame, matrix, size):
+    """`warp_image(frame, matrix, size)`, reading only the window of the frame the crop
+    samples (a person's crop is a small part of a large photo)."""
+    inverse = np.linalg.inv(np.vstack([matrix, [0, 0, 1]]))[:2]
+    window = _footprint(inverse, size, frame.shape[:2])
+    if window is None:
+        return np.zeros((*size, frame.shape[-1]), np.float32)
+    x0, y0, x1, y1 = window
+    return warp_image(frame[y0:y1, x0:x1], _shifted(matrix, x0, y0), size)
+
+
 def _paste(frame, crop, matrix):
-    """`frame` with `crop` (in [-1, 1]) warped back into it, feathered at the crop's edge."""
+    """`frame` with `crop` (in [-1, 1]) warped back into it, feathered at the crop's edge.
+
+    Only the window of the frame that the crop covers is resampled and blended."""
     inverse = np.vstack([matrix, [0, 0, 1]])
     inverse = np.linalg.inv(inverse)[:2]
-    height, width = frame.shape[:2]
     crop = np.asarray(crop, np.float32)
+    result = np.array(frame, np.uint8)
+    window = _footprint(inverse, crop.shape[:2], frame.shape[:2])
+    if window is None:
+        return result
+    x0, y0, x1, y1 = window
     alpha = np.ones((*crop.shape[:2], 1), np.float32)
     alpha[:2], alpha[-2:], alpha[:, :2], alpha[:, -2:] = 0.0, 0.0, 0.0, 0.0
-    pasted = warp_image(np.concatenate([(crop + 1) * 127.5, alpha], -1), inverse, (height, width))
+    # Window pixel q is frame pixel q + (x0, y0): shift the map's output by -(x0, y0).
+    to_window = inverse - np.array([[0, 0, x0], [0, 0, y0]], np.float64)
+    pasted = warp_image(
+        np.concatenate([(crop + 1) * 127.5, alpha], -1), to_window, (y1 - y0, x1 - x0)
+    )
     colour, weight = pasted[..., :3], np.clip(pasted[..., 3:], 0, 1)
-    blended = weight * colour + (1 - weight) * frame.astype(np.float32)
-    return np.uint8(np.clip(blended, 0, 255).round())
+    under = result[y0:y1, x0:x1].astype(np.float32)
+    blended = weight * colour + (1 - weight) * under
+    result[y0:y1, x0:x1] = np.uint8(np.clip(blended, 0, 255).round())
+    return result
 
 
 class PoseRegenerator(PresetMixin):
@@ -146,9 +211,9 @@ class PoseRegenerator(PresetMixin):
     in the target pose), regenerates the original pose from the fake, pastes both back
     into the full frame, and measures how close the recovered crop is to the original.
 
-    `PoseRegenerator.from_preset(handle)` loads any generator preset (an embedded name such
-    as "warp-only", a local folder, or `hf://owner/name[@revision]`); `save_to_preset` and
-    `push_to_hub` save its generator.
+    `PoseRegenerator.from_preset(handle)` loads any generator handle (an embedded name such
+    as "warp-only", a preset folder, `hf://owner/name[@revision]`, a training run folder or a
+    `.keras` file); `save_to_preset` and `push_to_hub` save its generator.
 
     Poses may be left out: the bundled pose detector then finds the person in the image
     (the largest one, or `person=K`), and the target can be a photo of someone in the
@@ -156,11 +221,17 @@ class PoseRegenerator(PresetMixin):
     generators that read the optional input `"source_mask"` (`WarpOnlyGenerator`); on the
     way back their own person alpha of the fake does. Poses given as joints bring no mask.
 
+    The generator runs compiled (one `tf.function` per kind of call), on batches of up to
+    `batch_size` images: a list of images, or the target poses of `generate_frames` (an
+    animation), go through it one batch per call. A single image is a batch of one on the
+    same path, so it gives the same numbers as the same image inside a batch.
+
     Args:
         generator: a model taking the PoseWarp input dict (`PoseWarpGenerator`,
             `UNetBaseline`, `WarpOnlyGenerator`, ...).
         detector: the `PoseDetector` used when a pose is not given (default: one made on
             first use).
+        batch_size: images per generator call (default 8); the attribute can be changed.
 
     Example:
 
@@ -175,10 +246,14 @@ class PoseRegenerator(PresetMixin):
     ((120, 90, 3), ['l1', 'masked_ssim', 'psnr', 'ssim'])
     """
 
-    def __init__(self, generator, detector=None):
+    def __init__(self, generator, detector=None, batch_size=8):
         self.generator = generator
         self.detector = detector
+        self.batch_size = _check_batch_size(batch_size)
         self.image_size = tuple(generator.image_size)
+        # The compiled calls of `generator`, by whether they return the intermediates.
+        self._compiled = {}
+        self._compiled_for = None
         self._has_intermediates = (
             "return_intermediates" in inspect.signature(generator.call).parameters
         )
@@ -186,6 +261,17 @@ class PoseRegenerator(PresetMixin):
         self._takes_mask = self._has_intermediates and "source_mask" in getattr(
             generator, "optional_input_keys", ()
         )
+
+    @classmethod
+    def from_preset(cls, handle, **hub_kwargs):
+        """A regenerator around the generator of any generator handle.
+
+        The handle is an embedded preset name, a preset folder, `hf://owner/name[@revision]`,
+        a training run folder or a `.keras` file (see `posegan_zoo.presets.load_generator`);
+        `hub_kwargs` (`revision`, `cache_dir`, `local_files_only`, `token`, `endpoint`) apply
+        to Hub handles.
+        """
+        return cls(load_generator(handle, **hub_kwargs))
 
     @classmethod
     def _from_preset_folder(cls, folder):
@@ -199,18 +285,74 @@ class PoseRegenerator(PresetMixin):
         """The embedded presets: every generator preset works with the regenerator."""
         return registry.list_presets()
 
-    def _generate(self, image, source, target, source_mask=None):
+    def _function(self, intermediates):
+        """The compiled call of the generator (with or without its intermediates)."""
+        if self._compiled_for is not self.generator:
+            self._compiled, self._compiled_for = {}, self.generator
+        intermediates = bool(intermediates and self._has_intermediates)
+        function = self._compiled.get(intermediates)
+        if function is None:
+            import tensorflow as tf
+
+            generator = self.generator
+            if intermediates:
+
+                def forward(inputs):
+                    return generator(inputs, return_intermediates=True)
+            else:
+
+                def forward(inputs):
+                    return generator(inputs)
+
+            # One trace per input structure; a partial last batch generalizes the batch axis.
+            function = tf.function(forward, reduce_retracing=True)
+            self._compiled[intermediates] = function
+        return function
+
+    def _generate(self, images, sources, targets, masks=None, intermediates=False):
+        """One compiled generator call on a batch: `(images, intermediates)` as numpy.
+
+        `images` is `(batch, H, W, 3)` in [-1, 1], `sources` and `targets` lists of `Pose`
+        in crop pixels, `masks` None or a `(batch, H, W, 1)` person mask (kept only for
+        generators that read one). The intermediates are `{}` unless asked for and given.
+        """
         if not self._takes_mask:
-            source_mask = None
-        inputs = posewarp_inputs(image, source, target, source_mask=source_mask)
-        if self._has_intermediates:
-            out = self.generator(inputs, return_intermediates=True)
+            masks = None
+        inputs = posewarp_inputs(
+            images, Pose.stack(sources), Pose.stack(targets), source_mask=masks
+        )
+        out = self._function(intermediates)(inputs)
+        if isinstance(out, dict):
             out = {key: np.asarray(value) for key, value in out.items()}
             return out.pop("image"), out
-        return np.asarray(self.generator(inputs)), {}
+        return np.asarray(out), {}
+
+    def _batches(self, items, batch_size=None):
+        """`items` (`_Framing`s) in batches of up to `batch_size`, in order; a batch never
+        mixes items with and without a person mask."""
+        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        batch = []
+        for item in items:
+            if batch and (
+                len(batch) == batch_size
+                or (batch[0].source_mask is None) != (item.source_mask is None)
+            ):
+                yield batch
+                batch = []
+            batch.append(item)
+        if batch:
+            yield batch
+
+    @staticmethod
+    def _masks(batch):
+        if batch[0].source_mask is None:
+            return None
+        return np.stack([item.source_mask for item in batch])
 
     def __call__(self, image, source_pose=None, target_pose=None, target_image=None, person=0):
         """Regenerates one image (or lists of images and poses: returns a list).
+
+        Lists go through the generator in batches of `batch_size`.
 
         Args:
             image: the photo (a path, PIL image or array).
@@ -232,10 +374,17 @@ class PoseRegenerator(PresetMixin):
                     "a batch needs as many source poses, target poses (and target images) as "
                     "images."
                 )
-            return [
-                self(*args, person=person)
+            items = [
+                self._prepare(*args, person=person)
                 for args in zip(image, sources, targets, real, strict=True)
             ]
+            return self._regenerate(items)
+        return self._regenerate(
+            [self._prepare(image, source_pose, target_pose, target_image, person)]
+        )[0]
+
+    def _prepare(self, image, source_pose, target_pose, target_image, person):
+        """Loads, detects and frames one image: a `_Framing`."""
         if _is_image(target_pose):
             if target_image is None:
                 target_image = target_pose
@@ -247,17 +396,7 @@ class PoseRegenerator(PresetMixin):
                 "give `target_pose` (joints, a keypoint JSON file or a photo in that pose) or "
                 "`target_image` (a photo whose person's pose is the target)."
             )
-        frame = load_image(image)
-        found = {}
-        # The person's segmentation, when the detector found the source person.
-        person_mask = None
-        if source_pose is None:
-            detection, found["source"] = self._detect(frame, person, "image", image)
-            source = detection.pose
-            if self._takes_mask:
-                person_mask = detection.mask
-        else:
-            source = load_pose(source_pose, "source_pose")
+        frame, source, person_mask, found = self._source(image, source_pose, person)
         if target_pose is None:
             target_frame = load_image(target_people, "target_image")
             detection, found["target"] = self._detect(
@@ -265,50 +404,150 @@ class PoseRegenerator(PresetMixin):
             )
             target = detection.pose
         else:
-            target = load_pose(target_pose, "target_pose")
+            # Given joints are placed in the source photo, so they are checked against it.
+            target = load_pose(target_pose, "target_pose").check_in_frame(
+                *frame.shape[:2], "target_pose"
+            )
+        item = self._frame(frame, source, target, person_mask)
+        item.target_image, item.found = target_image, found
+        return item
+
+    def _source(self, image, source_pose, person):
+        """`(frame, source Pose, person mask or None, people found)` for the source photo.
+
+        The mask is the detected person's segmentation, for generators that read one."""
+        frame = load_image(image)
+        found, person_mask = {}, None
+        if source_pose is None:
+            detection, found["source"] = self._detect(frame, person, "image", image)
+            source = detection.pose
+            if self._takes_mask:
+                person_mask = detection.mask
+        else:
+            source = load_pose(source_pose, "source_pose").check_in_frame(
+                *frame.shape[:2], "source_pose"
+            )
+        return frame, source, person_mask, found
+
+    def _frame(self, frame, source, target, person_mask=None):
+        """Both poses framed alike (the paper's crop) at the generator's size: a `_Framing`."""
         try:
             scale = crop_scale([person_scale(source), person_scale(target)], self.image_size)
         except InvalidPoseError as error:
             raise InvalidPoseError(f"cannot frame the person: {error}") from None
         centre = (_person_centre(source) + _person_centre(target)) / 2.0
         matrix = crop_matrix(centre, scale, self.image_size)
-        source_crop = warp_image(frame, matrix, self.image_size) / 127.5 - 1.0
-        source_c, target_c = source.transform(matrix), target.transform(matrix)
-
+        source_crop = _crop(frame, matrix, self.image_size) / 127.5 - 1.0
         source_mask = None
         if person_mask is not None:
-            source_mask = warp_image(person_mask[..., None], matrix, self.image_size)
+            source_mask = _crop(person_mask[..., None], matrix, self.image_size)
             source_mask = np.clip(source_mask, 0.0, 1.0)
-        fake, intermediates = self._generate(source_crop, source_c, target_c, source_mask)
-        # The way back: the fake's person is where the forward pass laid it.
-        fake_mask = None if source_mask is None else intermediates["foreground_mask"][0]
-        recovered, _ = self._generate(fake[0], target_c, source_c, fake_mask)
-        fake, recovered = fake[0], recovered[0]
+        return _Framing(
+            frame=frame,
+            matrix=matrix,
+            source_crop=source_crop.astype(np.float32),
+            source=source.transform(matrix),
+            target=target.transform(matrix),
+            source_mask=source_mask,
+        )
+
+    def _regenerate(self, items):
+        """Fake, way back and metrics for every `_Framing`, a batch per generator call."""
+        results = []
+        for batch in self._batches(items):
+            images = np.stack([item.source_crop for item in batch])
+            sources = [item.source for item in batch]
+            targets = [item.target for item in batch]
+            masks = self._masks(batch)
+            fakes, intermediates = self._generate(
+                images, sources, targets, masks, intermediates=True
+            )
+            # The way back: the fake's person is where the forward pass laid it.
+            fake_masks = None if masks is None else intermediates["foreground_mask"]
+            recovered, _ = self._generate(fakes, targets, sources, fake_masks)
+            for k, item in enumerate(batch):
+                mine = {key: np.array(value[k]) for key, value in intermediates.items()}
+                results.append(self._result(item, fakes[k], recovered[k], mine))
+        return results
+
+    def _result(self, item, fake, recovered, intermediates):
+        source_crop, source_c, target_c = item.source_crop, item.source, item.target
         metrics = image_metrics(
             source_crop[None], recovered[None], _foreground(source_c, self.image_size)[None]
         )
         target_crop, fake_metrics = None, None
-        if target_image is not None:
-            target_frame = load_image(target_image, "target_image")
-            target_crop = warp_image(target_frame, matrix, self.image_size) / 127.5 - 1.0
+        if item.target_image is not None:
+            target_frame = load_image(item.target_image, "target_image")
+            target_crop = _crop(target_frame, item.matrix, self.image_size) / 127.5 - 1.0
+            target_crop = target_crop.astype(np.float32)
             fake_metrics = image_metrics(
                 target_crop[None], fake[None], _foreground(target_c, self.image_size)[None]
             )
         return RegenerationResult(
-            fake=_paste(frame, fake, matrix),
-            recovered=_paste(frame, recovered, matrix),
-            source_crop=source_crop.astype(np.float32),
-            fake_crop=fake,
-            recovered_crop=recovered,
-            target_crop=None if target_crop is None else target_crop.astype(np.float32),
-            intermediates={k: v[0] for k, v in intermediates.items()},
+            fake=_paste(item.frame, fake, item.matrix),
+            recovered=_paste(item.frame, recovered, item.matrix),
+            source_crop=source_crop,
+            fake_crop=np.array(fake),
+            recovered_crop=np.array(recovered),
+            target_crop=target_crop,
+            intermediates=intermediates,
             metrics=metrics,
             fake_metrics=fake_metrics,
-            crop=matrix,
+            crop=item.matrix,
             source_pose=source_c,
             target_pose=target_c,
-            people_found=found,
+            people_found=item.found,
         )
+
+    def generate_frames(self, image, target_poses, source_pose=None, person=0, batch_size=None):
+        """Yields, for each pose of `target_poses`, the full frame (uint8 `(H, W, 3)`, the
+        photo's size) with the person moved to that pose: an animation's frames.
+
+        The source person is read (or detected) once; the fakes are made in batches of
+        `batch_size` target poses (default: the regenerator's), one compiled generator call
+        per batch, with no way back. Frame k is `self(image, source_pose, target_poses[k])
+        .fake`. `target_poses` is an iterable of poses (as for `target_pose`, in the photo's
+        pixels) or a batched `Pose`; it is read lazily, one batch ahead.
+
+        Example:
+
+        >>> import numpy as np
+        >>> from posegan_zoo import PoseRegenerator, WarpOnlyGenerator
+        >>> regenerator = PoseRegenerator(WarpOnlyGenerator(64), batch_size=2)
+        >>> rng = np.random.default_rng(0)
+        >>> frame = rng.integers(0, 255, (120, 90, 3), dtype=np.uint8)
+        >>> source = rng.uniform(20, 80, (14, 2))
+        >>> frames = regenerator.generate_frames(frame, [source + k for k in range(3)], source)
+        >>> [f.shape for f in frames]
+        [(120, 90, 3), (120, 90, 3), (120, 90, 3)]
+        """
+        batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
+        frame, source, person_mask, _ = self._source(image, source_pose, person)
+        return self._frames_from(frame, source, person_mask, target_poses, batch_size)
+
+    def _frames_from(self, frame, source, person_mask, target_poses, batch_size=None):
+        """`generate_frames` for a loaded photo and its source `Pose` (and person mask)."""
+        if isinstance(target_poses, Pose):
+            if target_poses.batch_shape == ():
+                target_poses = [target_poses]
+            elif len(target_poses.batch_shape) != 1:
+                raise InvalidPoseError(
+                    f"`target_poses` must be a sequence of poses, got batch shape "
+                    f"{target_poses.batch_shape}."
+                )
+        items = (
+            self._frame(frame, source, load_pose(target, f"target_poses[{k}]"), person_mask)
+            for k, target in enumerate(target_poses)
+        )
+        for batch in self._batches(items, batch_size):
+            fakes, _ = self._generate(
+                np.stack([item.source_crop for item in batch]),
+                [item.source for item in batch],
+                [item.target for item in batch],
+                self._masks(batch),
+            )
+            for item, fake in zip(batch, fakes, strict=True):
+                yield _paste(item.frame, fake, item.matrix)
 
     def _detect(self, frame, person, name, given):
         """The `person`-th largest person in `frame` (a `PersonDetection`), and how many
@@ -321,31 +560,22 @@ class PoseRegenerator(PresetMixin):
         people = self.detector.detect(frame)
         return pick_person(people, person, name, given), len(people)
 
-    def animate(self, image, pose, pose_sequence, out_dir, fps=8):
-        """Renders the person in every pose of `pose_sequence`; writes PNG frames and a GIF.
+    def animate(self, image, poses, out=None, **options):
+        """Writes a video (`.mp4` or `.gif`) of the person in `image` following `poses`.
 
-        Returns the GIF's path. Frames are `frame-<k>.png`, the GIF `animation.gif`.
+        `poses` is a pose sequence: a keypoint JSON folder, a prepared dataset, a video
+        whose person the detector follows, or poses in memory. Keyword options
+        (`source_pose`, `fps`, `frames_dir`, `batch_size`, `align`, ...) and the returned
+        `Animation` are those of `posegan_zoo.animation.animate`.
         """
-        out_dir = pathlib.Path(out_dir)
-        frames = []
-        for k, target in enumerate(pose_sequence):
-            fake = self(image, pose, target).fake
-            frames.append(Image.fromarray(fake))
-            with atomic_path(out_dir / f"frame-{k:04d}.png") as tmp:
-                frames[-1].save(tmp, format="PNG")
-        if not frames:
-            raise InvalidPoseError("`pose_sequence` is empty.")
-        path = out_dir / "animation.gif"
-        with atomic_path(path) as tmp:
-            frames[0].save(
-                tmp,
-                format="GIF",
-                save_all=True,
-                append_images=frames[1:],
-                duration=int(1000 / fps),
-                loop=0,
-            )
-        return path
+        from posegan_zoo.animation import animate
+
+        return animate(self, image, poses, out, **options)
+
+    @property
+    def has_intermediates(self):
+        """Whether the generator returns intermediates (source masks, warped limbs, ...)."""
+        return self._has_intermediates
 
     def fine_tune(
         self,

@@ -4,14 +4,39 @@ The evaluation itself is `posegan_zoo.evaluation`.
 """
 
 import json
+import math
 import os
 import pathlib
 
 import numpy as np
 from PIL import Image
 
+from posegan_zoo.errors import InvalidConfigError
 from posegan_zoo.training.checkpoints import atomic_path
 from posegan_zoo.visualize import SOURCE_COLOUR, TARGET_COLOUR, draw_skeleton, to_uint8
+
+# The comparison image's panels are enlarged (by a whole factor, each pixel a block) until
+# their smaller side is at least this: a 128-pixel model's crops are shown at 256.
+MIN_PANEL_SIDE = 256
+# Colours of the source segmentation's 11 layers: the background, then the limbs in the
+# order of `posegan_zoo.pose.LIMB_NAMES` (right side warm, left side cool).
+LAYER_COLOURS = np.array(
+    [
+        (40, 40, 40),  # background
+        (255, 215, 0),  # head
+        (230, 25, 75),  # right upper arm
+        (245, 130, 48),  # right forearm
+        (0, 130, 200),  # left upper arm
+        (70, 240, 240),  # left forearm
+        (145, 30, 180),  # right thigh
+        (240, 50, 230),  # right shin
+        (60, 180, 75),  # left thigh
+        (210, 245, 60),  # left shin
+        (250, 250, 250),  # torso
+    ],
+    np.float32,
+)
+INTERMEDIATES_FOLDER = "intermediates"
 
 
 def save_png(array, path):
@@ -21,9 +46,21 @@ def save_png(array, path):
     return path
 
 
-def comparison_grid(result):
+def _enlarge(image, factor):
+    """`image` (H, W, C) with each pixel repeated into a `factor` x `factor` block."""
+    return image if factor == 1 else np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
+
+
+def comparison_grid(result, min_side=MIN_PANEL_SIDE):
     """Crops side by side: source (source skeleton), fake and real target (target skeleton),
-    recovered (source skeleton)."""
+    recovered (source skeleton).
+
+    The panels are the model's crops at its resolution, enlarged by the smallest whole
+    factor that makes their smaller side at least `min_side` (nearest neighbour: every
+    pixel the model made stays visible as it is).
+    """
+    height, width = result.source_crop.shape[:2]
+    factor = max(1, math.ceil(min_side / min(height, width)))
     source, target = result.source_pose.to_array(), result.target_pose.to_array()
     panels = [
         (result.source_crop, source, SOURCE_COLOUR),
@@ -32,20 +69,104 @@ def comparison_grid(result):
     ]
     if result.target_crop is not None:
         panels.insert(2, (result.target_crop, target, TARGET_COLOUR))
+    line = max(2, round(1.5 * factor))
     images = [
-        draw_skeleton(Image.fromarray(to_uint8(crop)), joints, colour)
+        # A crop pixel's centre k lands on k * factor + (factor - 1) / 2 once enlarged.
+        draw_skeleton(
+            Image.fromarray(_enlarge(to_uint8(crop), factor)),
+            joints * factor + (factor - 1) / 2.0,
+            colour,
+            width=line,
+        )
         for crop, joints, colour in panels
     ]
-    height, width = result.source_crop.shape[:2]
+    height, width = height * factor, width * factor
     grid = Image.new("RGB", (width * len(images), height))
     for i, image in enumerate(images):
         grid.paste(image, (i * width, 0))
     return np.asarray(grid)
 
 
-def write_regeneration(result, out_dir):
-    """Writes fake.png, recovered.png, comparison.png and metrics.json; returns the paths."""
+def colour_layers(masks):
+    """Soft layer masks `(H, W, 11)` (background, then the limbs) as one uint8 RGB image,
+    each pixel the mask-weighted mix of `LAYER_COLOURS`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from posegan_zoo.reporting import colour_layers
+    >>> masks = np.zeros((2, 2, 11)); masks[..., 1] = 1.0  # all head
+    >>> colour_layers(masks)[0, 0].tolist()
+    [255, 215, 0]
+    """
+    masks = np.asarray(masks, np.float32)
+    mixed = np.einsum("hwl,lc->hwc", masks[..., : len(LAYER_COLOURS)], LAYER_COLOURS)
+    return np.uint8(np.clip(mixed, 0, 255).round())
+
+
+def limb_grid(limbs, columns=5, gap=2):
+    """The warped limb layers `(H, W, 3 * L)` (in [-1, 1], premultiplied by their masks:
+    grey where a layer is empty) as one uint8 image, L tiles in rows of `columns`, limb
+    order of `posegan_zoo.pose.LIMB_NAMES`, separated by `gap` black pixels."""
+    limbs = np.asarray(limbs, np.float32)
+    height, width = limbs.shape[:2]
+    count = limbs.shape[-1] // 3
+    rows = math.ceil(count / columns)
+    canvas = np.zeros(
+        (rows * height + (rows - 1) * gap, columns * width + (columns - 1) * gap, 3), np.uint8
+    )
+    for k in range(count):
+        row, column = divmod(k, columns)
+        top, left = row * (height + gap), column * (width + gap)
+        canvas[top : top + height, left : left + width] = to_uint8(limbs[..., 3 * k : 3 * k + 3])
+    return canvas
+
+
+def intermediate_images(result):
+    """The generator's intermediates in `result` as uint8 images, by name, at the model's
+    resolution: "source_masks" coloured by limb (`colour_layers`), "warped_limbs" as a
+    grid of tiles (`limb_grid`), one-channel masks in [0, 1] ("foreground_mask", "hole")
+    as grey, and three-channel images ("foreground", "background", "warped_background",
+    ...) as RGB.
+
+    Raises `InvalidConfigError` when the result holds none (the generator returns no
+    intermediates: only `PoseWarpGenerator`, `WarpOnlyGenerator` and
+    `RefinedWarpGenerator` do).
+    """
+    if not result.intermediates:
+        raise InvalidConfigError(
+            "this result holds no intermediates: its generator returns none (the "
+            "PoseWarpGenerator, WarpOnlyGenerator and RefinedWarpGenerator do)."
+        )
+    images = {}
+    for name, value in result.intermediates.items():
+        value = np.asarray(value, np.float32)
+        if name == "source_masks":
+            images[name] = colour_layers(value)
+        elif name == "warped_limbs":
+            images[name] = limb_grid(value)
+        elif value.ndim == 3 and value.shape[-1] == 1:
+            images[name] = np.uint8(np.clip(value[..., 0] * 255.0, 0, 255).round())
+        elif value.ndim == 3 and value.shape[-1] == 3:
+            images[name] = to_uint8(value)
+    return images
+
+
+def write_intermediates(result, out_dir):
+    """Writes `intermediates/<name>.png` under `out_dir` for each of `intermediate_images`;
+    returns the paths."""
+    folder = pathlib.Path(out_dir) / INTERMEDIATES_FOLDER
+    return [
+        save_png(image, folder / f"{name}.png")
+        for name, image in intermediate_images(result).items()
+    ]
+
+
+def write_regeneration(result, out_dir, intermediates=False):
+    """Writes fake.png, recovered.png, comparison.png and metrics.json (and, with
+    `intermediates`, `write_intermediates`' PNGs); returns the paths."""
     out_dir = pathlib.Path(out_dir)
+    extra = intermediate_images(result) if intermediates else {}  # fails before any write
     paths = [
         save_png(result.fake, out_dir / "fake.png"),
         save_png(result.recovered, out_dir / "recovered.png"),
@@ -54,7 +175,9 @@ def write_regeneration(result, out_dir):
     record = {"original_vs_recovered": result.metrics, "fake_vs_real_target": result.fake_metrics}
     with atomic_path(out_dir / "metrics.json") as tmp:
         tmp.write_text(json.dumps(record, indent=2))
-    return [*paths, out_dir / "metrics.json"]
+    folder = out_dir / INTERMEDIATES_FOLDER
+    extra = [save_png(image, folder / f"{name}.png") for name, image in extra.items()]
+    return [*paths, out_dir / "metrics.json", *extra]
 
 
 def detection_record(image_path, people, json_folder):
