@@ -18,6 +18,7 @@ from posegan_zoo import PoseRegenerator, list_presets
 from posegan_zoo.cli import main
 from posegan_zoo.presets import load_preset, read_metadata, resolve
 from posegan_zoo.presets.defaults import DEFAULT_PRESET
+from posegan_zoo.reporting import MIN_PANEL_SIDE
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FRAMES = ROOT / "examples" / "data" / "posewarp_tennis" / "frames" / "Flavia Pennetta in 4k"
@@ -72,8 +73,10 @@ def test_regenerate_writes_images_grid_and_metrics(tmp_path, capsys):
     with Image.open(out / "fake.png") as fake:
         assert fake.size == (1280, 676)
     with Image.open(out / "comparison.png") as grid:
-        size = load_preset(resolve(DEFAULT_PRESET)).image_size
-        assert grid.size == (4 * size[1], size[0])
+        # Four panels at the model's resolution, or upscaled to MIN_PANEL_SIDE when smaller.
+        height, width = load_preset(resolve(DEFAULT_PRESET)).image_size
+        zoom = max(1, -(-MIN_PANEL_SIDE // min(height, width)))
+        assert grid.size == (4 * width * zoom, height * zoom)
 
 
 def test_detect_writes_keypoint_json_the_reader_reads_back(tmp_path, capsys):
