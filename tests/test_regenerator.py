@@ -1,6 +1,7 @@
 """PoseRegenerator and the metrics: inputs of every kind, full-frame results, animation."""
 
 import json
+import pathlib
 
 import keras
 import numpy as np
@@ -214,6 +215,75 @@ def test_crops_and_pastes_read_only_the_crop_s_window(tennis, regenerator):
     away[:, 2] -= 5000
     assert not _crop(frame, away, (64, 64)).any()
     np.testing.assert_array_equal(_paste(frame, result.fake_crop, away), frame)
+
+
+def test_comparison_panels_are_at_least_256_pixels(tennis, regenerator):
+    from posegan_zoo.reporting import comparison_grid
+    from posegan_zoo.visualize import to_uint8
+
+    frames, joints = tennis
+    result = regenerator(frames[0], joints[0], joints[4])  # a 64-pixel model
+    grid = comparison_grid(result)
+    assert grid.shape == (256, 3 * 256, 3)
+    # Each model pixel is a 4 x 4 block (where no skeleton is drawn over it).
+    source = to_uint8(result.source_crop)
+    blocks = grid[:, :256].reshape(64, 4, 64, 4, 3)
+    same = (blocks == source[:, None, :, None]).all(axis=(1, 3, 4))
+    assert same.mean() > 0.8
+    assert comparison_grid(result, min_side=64).shape == (64, 3 * 64, 3)
+
+
+def test_regenerate_saves_the_intermediates_as_pictures(tmp_path, capsys):
+    from posegan_zoo.cli import main
+    from posegan_zoo.presets import save_preset
+    from posegan_zoo.reporting import colour_layers, intermediate_images
+
+    root = pathlib.Path(__file__).resolve().parents[1] / "examples" / "data"
+    photo = root / "posewarp_tennis" / "frames" / "Flavia Pennetta in 4k" / "1.jpg"
+    pose, target = root / "poses" / "tennis_1.json", root / "poses" / "tennis_5.json"
+    out = tmp_path / "out"
+    args = ["regenerate", str(photo), "--pose", str(pose), "--target-pose", str(target)]
+    code = main([*args, "--preset", "warp-only", "--out", str(out), "--save-intermediates"])
+    assert code == 0
+    written = json.loads(capsys.readouterr().out)["files"]
+    folder = out / "intermediates"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == [
+        "background.png",
+        "foreground.png",
+        "foreground_mask.png",
+        "hole.png",
+        "source_masks.png",
+        "warped_background.png",
+        "warped_limbs.png",
+    ]
+    assert {str(folder / name) for name in names} <= set(written)
+    # The same pictures as the Python call, at the model's size (256).
+    result = PoseRegenerator.from_preset("warp-only")(photo, pose, target)
+    pictures = intermediate_images(result)
+    for name in names:
+        with Image.open(folder / name) as png:
+            np.testing.assert_array_equal(np.asarray(png), pictures[name[:-4]], err_msg=name)
+    assert pictures["source_masks"].shape == (256, 256, 3)
+    assert pictures["foreground_mask"].shape == (256, 256)
+    assert pictures["warped_limbs"].shape == (2 * 256 + 2, 5 * 256 + 8, 3)
+    np.testing.assert_array_equal(
+        pictures["source_masks"], colour_layers(result.intermediates["source_masks"])
+    )
+    # Coloured by limb: the person's pixels are not the background's colour.
+    person = result.intermediates["source_masks"][..., 0] < 0.5
+    assert person.mean() > 0.02
+    assert (pictures["source_masks"][person] != (40, 40, 40)).any(axis=-1).all()
+    with Image.open(out / "comparison.png") as grid:
+        assert grid.size == (3 * 256, 256)
+    # A model without intermediates: an error naming the flag, before it runs.
+    unet = save_preset(
+        UNetBaseline(64, encoder_widths=[4] * 11, decoder_widths=[4] * 5), tmp_path / "unet"
+    )
+    again = tmp_path / "again"
+    code = main([*args, "--preset", str(unet), "--out", str(again), "--save-intermediates"])
+    assert code == 2 and "--save-intermediates" in capsys.readouterr().err
+    assert not again.exists()
 
 
 def test_fine_tune_updates_the_generator(tennis_dir):

@@ -374,8 +374,8 @@ def align_poses(poses, source_pose):
     >>> from posegan_zoo.pose import Pose
     >>> xy = np.zeros((14, 2)); xy[:, 0] = np.arange(14); xy[8:, 1] = 80.0; xy[[10, 13], 1] = 120.0
     >>> moved = align_poses(Pose(np.stack([xy, xy + 10])), Pose(xy * 0.5 + 100))
-    >>> moved.joints[:, 0].round(2).tolist()  # head: half size, centred on the source
-    [[100.75, 77.5], [105.75, 82.5]]
+    >>> moved.joints[:, 0].round(2).tolist()  # the heads: half the motion, about the source
+    [[97.5, 97.5], [102.5, 102.5]]
     """
     source_pose = source_pose if isinstance(source_pose, Pose) else Pose(source_pose)
     scales = np.array([float(person_scale(poses[k])) for k in range(len(poses))])
