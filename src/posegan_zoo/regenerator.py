@@ -16,6 +16,7 @@ from posegan_zoo.errors import InvalidConfigError, InvalidImageError, InvalidPos
 from posegan_zoo.images import load_image
 from posegan_zoo.metrics import image_metrics
 from posegan_zoo.models.posewarp.inputs import posewarp_inputs
+from posegan_zoo.models.posewarp.warp_only import reads_person_mask
 from posegan_zoo.pose import Pose, crop_matrix, crop_scale, mask_log_prior, person_scale
 from posegan_zoo.pose.crop import warp_image
 from posegan_zoo.presets import load_generator, load_preset, registry
@@ -258,9 +259,7 @@ class PoseRegenerator(PresetMixin):
             "return_intermediates" in inspect.signature(generator.call).parameters
         )
         # Generators that read the person's mask (`WarpOnlyGenerator`) get the detector's.
-        self._takes_mask = self._has_intermediates and "source_mask" in getattr(
-            generator, "optional_input_keys", ()
-        )
+        self._takes_mask = reads_person_mask(generator)
 
     @classmethod
     def from_preset(cls, handle, **hub_kwargs):

@@ -134,8 +134,7 @@ def load_latest_checkpoint(directory):
     except CheckpointError as error:
         newest, problems = None, [str(error)]
     if newest is not None:
-        candidates.remove(newest[0])
-        candidates.insert(0, newest[0])
+        candidates = [newest[0]] + [path for path in candidates if path != newest[0]]
     for path in candidates:
         try:
             trainer = load_checkpoint(path)
