@@ -277,8 +277,8 @@ def _subcommands():
     return commands.choices
 
 
-def test_help_and_argument_errors_need_no_tensorflow():
-    # Each parse in a fresh interpreter: none may import TensorFlow or Keras.
+def test_help_argument_errors_and_presets_need_no_tensorflow():
+    # In a fresh interpreter: no parse, nor listing the presets, may import TensorFlow or Keras.
     script = (
         "import sys\n"
         "from posegan_zoo.cli import build_parser, main\n"
@@ -295,6 +295,7 @@ def test_help_and_argument_errors_need_no_tensorflow():
         "        main(argv)\n"
         "    except SystemExit as stop:\n"
         "        codes.append(stop.code)\n"
+        "assert main(['presets']) == 0  # reads the embedded metadata only\n"
         "heavy = sorted({'tensorflow', 'keras'} & set(sys.modules))\n"
         "print('RESULT', codes, heavy, file=sys.stderr)\n"
     )
@@ -481,3 +482,19 @@ def test_export_refuses_unfinished_runs_stale_figures_and_other_folders(tmp_path
     # Never over a folder of other files.
     assert main(["export", str(run), "--out", str(run)]) == 2
     assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_vgg_download_error_names_the_flags(tennis_dir, tmp_path, capsys, monkeypatch):
+    from posegan_zoo import losses
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr("keras.src.utils.file_utils.get_file", offline)
+    monkeypatch.setattr("keras.utils.get_file", offline)
+    monkeypatch.setattr(losses, "_FEATURE_MODELS", {})
+    argv = ["train", str(tennis_dir), "--out", str(tmp_path / "run"), "--image-size", "64"]
+    assert main([*argv, "--width", "4", "--steps", "1", "--perceptual-backbone", "vgg19"]) == 2
+    err = capsys.readouterr().err
+    assert "--perceptual-backbone vgg19" in err and "--vgg-weights PATH" in err
+    assert "mobilenet_v2" in err and "`weights" not in err

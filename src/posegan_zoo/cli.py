@@ -476,7 +476,8 @@ def _train(args):
         except PoseGanZooError as error:
             raise type(error)(f"--preset: {error}") from None
     config = _config_from_args(args, init_from=init_from)
-    summary = run_training(config)
+    with _in_flag_terms(*_VGG_FLAG_TERMS):
+        summary = run_training(config)
     record = {
         "steps": summary["steps"],
         "evaluation": summary["evaluation"],
@@ -514,7 +515,7 @@ def _add_export_parser(commands):
 def _export(args):
     from posegan_zoo.presets import export_run, read_metadata
 
-    try:
+    with _in_flag_terms(("`run`", "RUN"), ("`evaluation`", "--evaluation")):
         folder = export_run(
             args.run,
             args.out,
@@ -522,10 +523,6 @@ def _export(args):
             description=args.description,
             license=args.license,
         )
-    except PoseGanZooError as error:
-        # The library names its arguments; say the command's instead.
-        message = str(error).replace("`run`", "RUN").replace("`evaluation`", "--evaluation")
-        raise type(error)(message) from None
     metadata = read_metadata(folder)
     record = {
         "preset": str(folder),
@@ -732,7 +729,8 @@ def _animate(args):
         raise InvalidConfigError(f"--person must be >= 0, got {args.person}.")
     regenerator = PoseRegenerator.from_preset(args.preset, **_hub_kwargs(args))
     regenerator.batch_size = args.batch_size
-    try:
+    renames = (("`poses`", "--poses"), ("`clip`", "--clip"), ("`source_pose`", "--pose"))
+    with _in_flag_terms(*renames, ("`image`", "PHOTO")):
         result = animate(
             regenerator,
             args.image,
@@ -747,17 +745,6 @@ def _animate(args):
             every=args.every,
             max_frames=args.max_frames,
         )
-    except PoseGanZooError as error:
-        # The library names its arguments; say the flags instead.
-        message = str(error)
-        for name, flag in (
-            ("`poses`", "--poses"),
-            ("`clip`", "--clip"),
-            ("`source_pose`", "--pose"),
-            ("`image`", "PHOTO"),
-        ):
-            message = message.replace(name, flag)
-        raise type(error)(message) from None
     if result.missing:
         print(
             f"posegan-zoo animate: {result.missing} of {result.frame_count} frames had no usable "
@@ -971,6 +958,31 @@ def _quiet_stderr():
         os.dup2(original, 2)  # closes the pipe's last write end: the relay ends
         relay.join(timeout=10)
         os.close(original)
+
+
+# How `vgg19_features` / `PerceptualLoss` name their arguments, and the flags that set them.
+_VGG_FLAG_TERMS = (
+    (
+        "pass `weights=<path to that local VGG19 .h5 or .weights.h5 file>`",
+        "pass --vgg-weights PATH (or train with --perceptual-backbone mobilenet_v2, which needs "
+        "no download)",
+    ),
+    ("`weights='imagenet'`", "--perceptual-backbone vgg19"),
+    ("(`weights`)", "(--vgg-weights)"),
+    ("(`statistics`)", "(--vgg-statistics)"),
+)
+
+
+@contextlib.contextmanager
+def _in_flag_terms(*renames):
+    """Re-raises a package error with the library's argument names replaced by the flags."""
+    try:
+        yield
+    except PoseGanZooError as error:
+        message = str(error)
+        for name, flag in renames:
+            message = message.replace(name, flag)
+        raise type(error)(message) from None
 
 
 def main(argv=None):

@@ -25,9 +25,8 @@ import re
 import shutil
 import tempfile
 
-import keras
-import numpy as np
-
+# keras (and with it TensorFlow) is imported by the functions that build or inspect models,
+# so that reading and listing presets (`posegan-zoo presets`) answers without it.
 from posegan_zoo._json import read_json
 from posegan_zoo.errors import PresetError, PresetNotFoundError
 
@@ -119,6 +118,8 @@ def save_preset(model, folder, metadata=None, model_card=None):
     >>> type(load_preset(folder)).__name__
     'PoseDiscriminator'
     """
+    import keras
+
     folder = pathlib.Path(folder)
     _check_target(folder)
     fields = _user_metadata(metadata)
@@ -220,6 +221,9 @@ def load_preset(folder, expected_class=None):
     preset's class, such as a user's own subclass of a posegan_zoo model, is built with its
     own `from_config`); otherwise `PresetError` names both classes.
     """
+    import keras
+    import numpy as np
+
     folder = pathlib.Path(folder)
     metadata = validate_preset(folder)
     config = _read_json(folder / CONFIG_FILE)
@@ -382,6 +386,8 @@ def _check_safe_config(config, path, where="config"):
     Keras' safe mode already refuses lambdas; this also covers objects a Keras release
     might import by module name. Registered user classes (`registered_name`) stay allowed.
     """
+    import keras
+
     if isinstance(config, list):
         for k, item in enumerate(config):
             _check_safe_config(item, path, f"{where}[{k}]")
@@ -494,6 +500,8 @@ def _verify_file(path, record, metadata_path):
 
 def _target_class(config, expected_class, folder):
     """The class to build: the preset's, or `expected_class` when it subclasses it."""
+    import keras
+
     _import_models()
     key = _class_key(config)
     preset_class = keras.saving.get_registered_object(key)
@@ -524,6 +532,8 @@ def _target_class(config, expected_class, folder):
 
 def preset_class_compatible(metadata_class, model_class):
     """Whether a preset whose metadata names `metadata_class` loads as `model_class`."""
+    import keras
+
     _import_models()
     preset_class = keras.saving.get_registered_object(metadata_class)
     if preset_class is None:
@@ -536,6 +546,8 @@ def preset_class_compatible(metadata_class, model_class):
 
 def _public_module(class_key):
     """The module a user imports the preset's class from (for the model card)."""
+    import keras
+
     name = class_key.rsplit(">", 1)[-1]
     for module in ("posegan_zoo", "posegan_zoo.models"):
         if hasattr(importlib.import_module(module), name):
