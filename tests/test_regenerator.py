@@ -2,6 +2,7 @@
 
 import json
 import pathlib
+import types
 
 import keras
 import numpy as np
@@ -11,6 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from posegan_zoo import PoseRegenerator, PoseWarpGenerator, UNetBaseline, WarpOnlyGenerator
+from posegan_zoo.data import Clip, pair_dataset, read_posewarp_dataset
 from posegan_zoo.errors import (
     InvalidConfigError,
     InvalidImageError,
@@ -594,3 +596,41 @@ def test_generators_without_the_mask_input_never_get_one(tennis):
     generator = Recording(64, encoder_widths=[4] * 11, decoder_widths=[4] * 5)
     PoseRegenerator(generator)(frames[0], target_image=frames[4])
     assert seen and all("source_mask" not in keys for keys in seen)
+
+
+def test_detected_people_are_framed_as_training_frames_a_pair(tennis_dir):
+    # `prepare` stores the detector's box with each frame, and the training pipeline (and
+    # evaluation) centre a pair's crop between the two boxes: the regenerator does the same
+    # with the boxes the detector gives it, so a model sees people framed as in training.
+    [labelled] = read_posewarp_dataset(tennis_dir)
+    # Boxes taller than the joints (a detector's reach the feet and hands): the hand boxes
+    # of the bundled clip hug the joints, which would not tell the two framings apart.
+    boxes = labelled.boxes * [1.0, 1.0, 1.1, 1.3]
+    clip = Clip(labelled.name, labelled.frame_paths, labelled.poses, boxes)
+    first, second = 1, 5
+
+    class LabelDetector:
+        """Answers with the dataset's own labels: source first, then the target."""
+
+        def __init__(self):
+            self.frames = [first, second]
+
+        def detect(self, frame):
+            k = self.frames.pop(0)
+            mask = np.ones(frame.shape[:2], np.float32)
+            return [types.SimpleNamespace(pose=clip.poses[k], box=clip.boxes[k], mask=mask)]
+
+    regenerator = PoseRegenerator(WarpOnlyGenerator(64), detector=LabelDetector())
+    result = regenerator(clip.frame_paths[first], target_image=clip.frame_paths[second])
+    inputs, _ = next(
+        iter(pair_dataset([clip], 64, batch_size=1, augmentation=None, pairs=[(0, first, second)]))
+    )
+    frame = load_image(clip.frame_paths[first]).astype(np.float32)
+    ours = warp_image(frame, result.crop, (64, 64)) / 127.5 - 1.0
+    np.testing.assert_allclose(ours, inputs["source_image"][0], atol=0.02)
+    # Centring on the joints' extent instead (what a pose without a box gets) frames it
+    # visibly elsewhere, so the comparison above can tell the two apart.
+    joints = [clip.poses[k].joints for k in (first, second)]
+    centre = np.mean([(j.min(axis=0) + j.max(axis=0)) / 2 for j in joints], axis=0)
+    box_centre = np.mean([b[:2] + b[2:] / 2 for b in clip.boxes[[first, second]]], axis=0)
+    assert np.abs(centre - box_centre).max() * result.crop[0, 0] > 1.0

@@ -478,10 +478,10 @@ def animate(
         max_frames=max_frames,
         detector=regenerator.detector,
     )
-    frame, source, person_mask, _ = regenerator._source(image, source_pose, person)
-    targets = sequence.poses if align == "none" else align_poses(sequence.poses, source)
+    frame, source, _ = regenerator._source(image, source_pose, person)
+    targets = sequence.poses if align == "none" else align_poses(sequence.poses, source.pose)
     rate = float(fps if fps is not None else sequence.fps or DEFAULT_FPS)
-    frames = regenerator._frames_from(frame, source, person_mask, targets, batch_size)
+    frames = regenerator._frames_from(frame, source, targets, batch_size)
 
     written = []
     digits = max(4, len(str(len(targets) - 1)))

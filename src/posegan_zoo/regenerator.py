@@ -136,9 +136,24 @@ def _check_batch_size(batch_size):
     return int(batch_size)
 
 
-def _person_centre(pose):
-    joints = pose.joints[pose.visible]
-    return (joints.min(axis=0) + joints.max(axis=0)) / 2.0
+@dataclasses.dataclass
+class _Person:
+    """A person to frame: the pose, with the detector's box and mask when it found them."""
+
+    pose: Pose
+    box: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    @property
+    def centre(self):
+        """The point the crop is framed on: the box's centre, as the training pipeline and
+        evaluation frame a dataset's frames (whose boxes `prepare` takes from the detector);
+        without a box, the middle of the visible joints' extent."""
+        if self.box is not None:
+            box = np.asarray(self.box, np.float64)
+            return box[:2] + box[2:] / 2.0
+        joints = self.pose.joints[self.pose.visible]
+        return (joints.min(axis=0) + joints.max(axis=0)) / 2.0
 
 
 def _foreground(pose, size):
@@ -395,58 +410,63 @@ class PoseRegenerator(PresetMixin):
                 "give `target_pose` (joints, a keypoint JSON file or a photo in that pose) or "
                 "`target_image` (a photo whose person's pose is the target)."
             )
-        frame, source, person_mask, found = self._source(image, source_pose, person)
+        frame, source, found = self._source(image, source_pose, person)
         if target_pose is None:
             target_frame = load_image(target_people, "target_image")
             detection, found["target"] = self._detect(
                 target_frame, person, "target_image", target_people
             )
-            target = detection.pose
+            target = _Person(detection.pose, detection.box)
         else:
             # Given joints are placed in the source photo, so they are checked against it.
-            target = load_pose(target_pose, "target_pose").check_in_frame(
-                *frame.shape[:2], "target_pose"
+            target = _Person(
+                load_pose(target_pose, "target_pose").check_in_frame(
+                    *frame.shape[:2], "target_pose"
+                )
             )
-        item = self._frame(frame, source, target, person_mask)
+        item = self._frame(frame, source, target)
         item.target_image, item.found = target_image, found
         return item
 
     def _source(self, image, source_pose, person):
-        """`(frame, source Pose, person mask or None, people found)` for the source photo.
+        """`(frame, source _Person, people found)` for the source photo.
 
-        The mask is the detected person's segmentation, for generators that read one."""
+        A detected person keeps the detector's box, and its segmentation for generators
+        that read a person mask."""
         frame = load_image(image)
-        found, person_mask = {}, None
+        found = {}
         if source_pose is None:
             detection, found["source"] = self._detect(frame, person, "image", image)
-            source = detection.pose
-            if self._takes_mask:
-                person_mask = detection.mask
+            mask = detection.mask if self._takes_mask else None
+            source = _Person(detection.pose, detection.box, mask)
         else:
-            source = load_pose(source_pose, "source_pose").check_in_frame(
-                *frame.shape[:2], "source_pose"
+            source = _Person(
+                load_pose(source_pose, "source_pose").check_in_frame(
+                    *frame.shape[:2], "source_pose"
+                )
             )
-        return frame, source, person_mask, found
+        return frame, source, found
 
-    def _frame(self, frame, source, target, person_mask=None):
-        """Both poses framed alike (the paper's crop) at the generator's size: a `_Framing`."""
+    def _frame(self, frame, source, target):
+        """Both `_Person`s framed alike (the paper's crop, centred between the two as the
+        training pipeline does) at the generator's size: a `_Framing`."""
         try:
-            scale = crop_scale([person_scale(source), person_scale(target)], self.image_size)
+            scales = [person_scale(source.pose), person_scale(target.pose)]
         except InvalidPoseError as error:
             raise InvalidPoseError(f"cannot frame the person: {error}") from None
-        centre = (_person_centre(source) + _person_centre(target)) / 2.0
-        matrix = crop_matrix(centre, scale, self.image_size)
+        scale = crop_scale(scales, self.image_size)
+        matrix = crop_matrix((source.centre + target.centre) / 2.0, scale, self.image_size)
         source_crop = _crop(frame, matrix, self.image_size) / 127.5 - 1.0
         source_mask = None
-        if person_mask is not None:
-            source_mask = _crop(person_mask[..., None], matrix, self.image_size)
+        if source.mask is not None:
+            source_mask = _crop(source.mask[..., None], matrix, self.image_size)
             source_mask = np.clip(source_mask, 0.0, 1.0)
         return _Framing(
             frame=frame,
             matrix=matrix,
             source_crop=source_crop.astype(np.float32),
-            source=source.transform(matrix),
-            target=target.transform(matrix),
+            source=source.pose.transform(matrix),
+            target=target.pose.transform(matrix),
             source_mask=source_mask,
         )
 
@@ -521,11 +541,11 @@ class PoseRegenerator(PresetMixin):
         [(120, 90, 3), (120, 90, 3), (120, 90, 3)]
         """
         batch_size = self.batch_size if batch_size is None else _check_batch_size(batch_size)
-        frame, source, person_mask, _ = self._source(image, source_pose, person)
-        return self._frames_from(frame, source, person_mask, target_poses, batch_size)
+        frame, source, _ = self._source(image, source_pose, person)
+        return self._frames_from(frame, source, target_poses, batch_size)
 
-    def _frames_from(self, frame, source, person_mask, target_poses, batch_size=None):
-        """`generate_frames` for a loaded photo and its source `Pose` (and person mask)."""
+    def _frames_from(self, frame, source, target_poses, batch_size=None):
+        """`generate_frames` for a loaded photo and its source `_Person`."""
         if isinstance(target_poses, Pose):
             if target_poses.batch_shape == ():
                 target_poses = [target_poses]
@@ -535,7 +555,7 @@ class PoseRegenerator(PresetMixin):
                     f"{target_poses.batch_shape}."
                 )
         items = (
-            self._frame(frame, source, load_pose(target, f"target_poses[{k}]"), person_mask)
+            self._frame(frame, source, _Person(load_pose(target, f"target_poses[{k}]")))
             for k, target in enumerate(target_poses)
         )
         for batch in self._batches(items, batch_size):
