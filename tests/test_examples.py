@@ -43,6 +43,11 @@ def test_build_presets_example_writes_measured_presets(tmp_path):
             "4",
             "--steps",
             "2",
+            # The mechanics of the unseen-people figures (the real run uses open/heldout).
+            "--unseen",
+            str(ROOT / "examples" / "data" / "posewarp_tennis"),
+            "--unseen-pairs-per-clip",
+            "2",
         ],
         capture_output=True,
         text=True,
@@ -57,6 +62,11 @@ def test_build_presets_example_writes_measured_presets(tmp_path):
         metadata = read_metadata(tmp_path / "presets" / name)
         assert metadata["metrics"]["held_out_pairs"] == 12
         assert 0 < metadata["metrics"]["held_out_ssim"] <= 1
+        assert metadata["metrics"]["unseen_pairs"] == 2
+        assert 0 < metadata["metrics"]["unseen_warp_only_recovered_masked_ssim"] <= 1
+        assert metadata["evaluation"]["held_out"] is True
+        assert "unseen_masked_ssim" in (tmp_path / "presets" / name / "README.md").read_text()
+    assert '"best_unseen_masked_ssim"' in result.stdout
     assert read_metadata(tmp_path / "presets" / "posewarp-tennis")["training_steps"] == 2
 
 
