@@ -258,6 +258,17 @@ def _add_hub_flags(parser):
     )
 
 
+def _add_precision_flag(parser):
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "bf16", "fp16"),
+        default="fp32",
+        help="the generator's compute precision: fp32, bf16 (mixed_bfloat16: for CPUs with "
+        "AVX512_BF16 or AMX, and GPUs) or fp16 (mixed_float16: for GPUs); the weights stay "
+        "float32 (default: fp32)",
+    )
+
+
 def _hub_kwargs(args):
     return {
         "revision": args.revision,
@@ -309,6 +320,7 @@ def build_parser():
         "source segmentation coloured by limb, the warped limbs, the foreground, its mask "
         "and the background (PoseWarp, warp-only and refined-warp models)",
     )
+    _add_precision_flag(regenerate)
     _add_hub_flags(regenerate)
     _add_animate_parser(commands, DEFAULT_PRESET)
 
@@ -367,6 +379,7 @@ def build_parser():
         help="folder for evaluation.json, evaluation.md, gallery.png (RUN/evaluation for a "
         "run that `export` is to record them)",
     )
+    _add_precision_flag(evaluate)
     _add_hub_flags(evaluate)
 
     detect = commands.add_parser(
@@ -613,7 +626,7 @@ def _regenerate(args):
     _check_output_folder(args.out)
     if args.target_pose is None and args.target_image is None:
         raise InvalidPoseError("give --target-pose (keypoint JSON) or --target-image (a photo).")
-    regenerator = PoseRegenerator.from_preset(args.preset, **_hub_kwargs(args))
+    regenerator = PoseRegenerator.from_preset(args.preset, args.precision, **_hub_kwargs(args))
     if args.save_intermediates and not regenerator.has_intermediates:
         raise InvalidConfigError(
             f"--save-intermediates: the preset {args.preset}'s "
@@ -633,6 +646,7 @@ def _regenerate(args):
     written = write_regeneration(result, args.out, intermediates=args.save_intermediates)
     record = {
         "preset": args.preset,
+        "precision": args.precision,
         "people_found": result.people_found,
         "metrics": result.metrics,
         "fake_metrics": result.fake_metrics,
@@ -697,6 +711,7 @@ def _add_animate_parser(commands, default_preset):
     animate.add_argument(
         "--max-frames", type=int, default=None, help="at most N frames (default: all)"
     )
+    _add_precision_flag(animate)
     _add_hub_flags(animate)
     return animate
 
@@ -727,7 +742,7 @@ def _animate(args):
         raise InvalidConfigError(f"--fps must be > 0, got {args.fps}.")
     if args.person < 0:
         raise InvalidConfigError(f"--person must be >= 0, got {args.person}.")
-    regenerator = PoseRegenerator.from_preset(args.preset, **_hub_kwargs(args))
+    regenerator = PoseRegenerator.from_preset(args.preset, args.precision, **_hub_kwargs(args))
     regenerator.batch_size = args.batch_size
     renames = (("`poses`", "--poses"), ("`clip`", "--clip"), ("`source_pose`", "--pose"))
     with _in_flag_terms(*renames, ("`image`", "PHOTO")):
@@ -785,6 +800,7 @@ def _evaluate(args):
         perceptual=args.perceptual,
         gallery=args.gallery,
         batch_size=args.batch_size,
+        dtype=args.precision,
         **_hub_kwargs(args),
     )
     print(format_table(evaluation.rows()))

@@ -542,6 +542,7 @@ def evaluate_preset(
     warp_only=True,
     gallery=DEFAULT_GALLERY,
     batch_size=8,
+    dtype=None,
     **hub_kwargs,
 ):
     """`evaluate_pairs` for a preset on a dataset folder in the paper's format.
@@ -558,6 +559,8 @@ def evaluate_preset(
             `frame_pairs`), or None for every ordered pair.
         max_pairs_per_clip, seed: see `frame_pairs`.
         perceptual, warp_only, gallery, batch_size: see `evaluate_pairs`.
+        dtype: a dtype policy for the preset's generator (`load_generator`); the
+            baselines stay float32.
         **hub_kwargs: `revision`, `cache_dir`, `local_files_only`, ... for Hub handles.
 
     Example:
@@ -586,7 +589,7 @@ def evaluate_preset(
         raise InvalidConfigError(
             f"no frame pair to evaluate in {str(data)!r}: {how}; frames per clip: {lengths}."
         )
-    generator = load_generator(preset, **hub_kwargs)
+    generator = load_generator(preset, dtype, **hub_kwargs)
     result = evaluate_pairs(
         generator,
         dataset,

@@ -277,15 +277,16 @@ class PoseRegenerator(PresetMixin):
         self._takes_mask = reads_person_mask(generator)
 
     @classmethod
-    def from_preset(cls, handle, **hub_kwargs):
+    def from_preset(cls, handle, dtype=None, **hub_kwargs):
         """A regenerator around the generator of any generator handle.
 
         The handle is an embedded preset name, a preset folder, `hf://owner/name[@revision]`,
         a training run folder or a `.keras` file (see `posegan_zoo.presets.load_generator`);
-        `hub_kwargs` (`revision`, `cache_dir`, `local_files_only`, `token`, `endpoint`) apply
-        to Hub handles.
+        `dtype` runs the generator under another dtype policy (`"bf16"` for
+        `"mixed_bfloat16"`, `"fp16"` for `"mixed_float16"`); `hub_kwargs` (`revision`,
+        `cache_dir`, `local_files_only`, `token`, `endpoint`) apply to Hub handles.
         """
-        return cls(load_generator(handle, **hub_kwargs))
+        return cls(load_generator(handle, dtype, **hub_kwargs))
 
     @classmethod
     def _from_preset_folder(cls, folder):

@@ -291,9 +291,7 @@ def _frame_paths(folder, suffixes=FRAME_SUFFIXES, kind="frame"):
         numbered[number] = path
     if not numbered:
         expected = "1.jpg, 2.jpg, ... or .png" if kind == "frame" else "1.png, 2.png, ..."
-        raise DataFormatError(
-            f"{holder} {str(folder)!r} holds no {kind} (expected {expected})."
-        )
+        raise DataFormatError(f"{holder} {str(folder)!r} holds no {kind} (expected {expected}).")
     numbers = sorted(numbered)
     expected = range(1, len(numbers) + 1)
     if numbers != list(expected):

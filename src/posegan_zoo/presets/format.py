@@ -28,7 +28,7 @@ import tempfile
 # keras (and with it TensorFlow) is imported by the functions that build or inspect models,
 # so that reading and listing presets (`posegan-zoo presets`) answers without it.
 from posegan_zoo._json import read_json
-from posegan_zoo.errors import PresetError, PresetNotFoundError
+from posegan_zoo.errors import InvalidConfigError, PresetError, PresetNotFoundError
 
 FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
@@ -255,6 +255,42 @@ def load_preset(folder, expected_class=None):
                 "values; the preset was saved from a diverged training run."
             )
     return model
+
+
+# The `--precision` names of the command line, and the dtype policies they stand for.
+PRECISIONS = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def with_dtype(model, dtype):
+    """`model` rebuilt under the dtype policy `dtype`, with the same weights.
+
+    `dtype` is a policy name (`"mixed_bfloat16"`, `"mixed_float16"`, `"float32"`, ...) or
+    one of `PRECISIONS`' short names; None, or the model's own policy, returns `model`
+    itself. Mixed policies keep float32 weights and compute in 16 bits; the models return
+    float32 images either way.
+
+    Example:
+
+    >>> from posegan_zoo.models import PoseWarpGenerator
+    >>> from posegan_zoo.presets.format import with_dtype
+    >>> model = with_dtype(PoseWarpGenerator.tiny(64), "bf16")
+    >>> model.dtype_policy.name, model.weights[0].dtype
+    ('mixed_bfloat16', 'float32')
+    """
+    if dtype is None:
+        return model
+    policy = PRECISIONS.get(dtype, dtype)
+    if policy not in DTYPE_POLICIES:
+        raise InvalidConfigError(
+            f"`dtype` must be one of {[*PRECISIONS, *DTYPE_POLICIES]}, got {dtype!r}."
+        )
+    if model.dtype_policy.name == policy:
+        return model
+    clone = type(model).from_config({**model.get_config(), "dtype": policy})
+    if not clone.built:
+        clone.build(None)
+    clone.set_weights(model.get_weights())
+    return clone
 
 
 def render_model_card(metadata, title, handle=None):

@@ -53,12 +53,15 @@ class GeneratorSource:
     path: pathlib.Path
     step: int | None = None
 
-    def load(self):
-        """The generator: a Keras model taking the PoseWarp input dict."""
+    def load(self, dtype=None):
+        """The generator: a Keras model taking the PoseWarp input dict.
+
+        `dtype`: a dtype policy to run it under (see `posegan_zoo.presets.format.with_dtype`).
+        """
         import keras
 
         from posegan_zoo._lazy import register_keras_objects
-        from posegan_zoo.presets.format import load_preset
+        from posegan_zoo.presets.format import load_preset, with_dtype
         from posegan_zoo.training.checkpoints import load_checkpoint
 
         register_keras_objects()
@@ -88,7 +91,7 @@ class GeneratorSource:
                 "taking the PoseWarp inputs: PoseWarpGenerator, UNetBaseline, WarpOnlyGenerator, "
                 "RefinedWarpGenerator)."
             )
-        return generator
+        return with_dtype(generator, dtype)
 
 
 def locate_generator(
@@ -167,11 +170,13 @@ def locate_generator(
     raise PresetNotFoundError(f"no generator at {path}: it does not exist{hint}; {EXPECTED}.")
 
 
-def load_generator(handle, **hub_kwargs):
+def load_generator(handle, dtype=None, **hub_kwargs):
     """The generator a handle names (see the module docstring), ready to call.
 
-    `hub_kwargs` (`revision`, `cache_dir`, `local_files_only`, `token`, `endpoint`) apply to
-    `hf://` handles; see `locate_generator`.
+    `dtype` runs it under another dtype policy (`"mixed_bfloat16"`, `"bf16"`, ...; see
+    `posegan_zoo.presets.format.with_dtype`). `hub_kwargs` (`revision`, `cache_dir`,
+    `local_files_only`, `token`, `endpoint`) apply to `hf://` handles; see
+    `locate_generator`.
 
     Example:
 
@@ -179,7 +184,7 @@ def load_generator(handle, **hub_kwargs):
     >>> type(load_generator("posewarp-tennis")).__name__
     'PoseWarpGenerator'
     """
-    return locate_generator(handle, **hub_kwargs).load()
+    return locate_generator(handle, **hub_kwargs).load(dtype)
 
 
 def _run_source(text, run):

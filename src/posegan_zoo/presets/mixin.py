@@ -43,12 +43,15 @@ class PresetMixin:
         local_files_only=None,
         token=None,
         endpoint=None,
+        dtype=None,
     ):
         """Loads a model of this class from a preset handle.
 
         `revision`, `cache_dir`, `local_files_only`, `token` and `endpoint` apply to Hub
         handles (see `posegan_zoo.presets.download_preset`). The weights' sha256 is checked
         before they are loaded; a preset of another model class raises `PresetError`.
+        `dtype` runs the model under another dtype policy, e.g. `"mixed_bfloat16"` (see
+        `posegan_zoo.presets.format.with_dtype`).
         """
         folder = registry.resolve(
             handle,
@@ -58,7 +61,8 @@ class PresetMixin:
             token=token,
             endpoint=endpoint,
         )
-        return cls._from_preset_folder(folder)
+        model = cls._from_preset_folder(folder)
+        return model if dtype is None else preset_format.with_dtype(model, dtype)
 
     @classmethod
     def _from_preset_folder(cls, folder):
