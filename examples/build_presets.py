@@ -91,7 +91,10 @@ def main():
     parser.add_argument("--size", type=int, default=128, help="posewarp-tennis crop size")
     parser.add_argument("--warp-only-size", type=int, default=256, help="warp-only crop size")
     parser.add_argument(
-        "--only", choices=PRESETS, default=None, help="build this preset alone (default: both)"
+        "--only",
+        default=None,
+        help=f"build this preset alone, one of {', '.join(PRESETS)} (default: both); with "
+        "--remeasure any preset folder of --out",
     )
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--steps", type=int, default=1200)
@@ -115,6 +118,8 @@ def main():
         help="measure the presets already in --out again (weights and training kept)",
     )
     args = parser.parse_args()
+    if args.only and not args.remeasure and args.only not in PRESETS:
+        parser.error(f"--only {args.only}: builds one of {', '.join(PRESETS)}")
 
     clips = read_posewarp_dataset(DATA)
     _, pairs = holdout_split(clips)
@@ -126,16 +131,23 @@ def main():
         ),
         "posewarp-tennis": lambda: train_posewarp(args),
     }
+    names = [args.only] if args.only else list(PRESETS)
+    if args.remeasure and not args.only:  # every preset folder there, trained here or not
+        names = sorted(path.parent.name for path in args.out.glob("*/metadata.json"))
     rows, unseen = [], {}
-    for name in [args.only] if args.only else PRESETS:
+    for name in names:
         if args.remeasure:
-            generator, description, training = existing_preset(args.out / name)
+            generator, kept = existing_preset(args.out / name)
         else:
             generator, description, training = builders[name]()
+            kept = {"description": description, "license": "MIT"}
+            if training:
+                kept.update(
+                    training_data=TRAINING_DATA, training_steps=training["steps"], training=training
+                )
         results = evaluate_generator(generator, clips, pairs)
         metadata = {
-            "description": description,
-            "license": "MIT",
+            **kept,
             # Fake vs real target crops at the preset's size, mean over the held-out pairs.
             "metrics": {
                 **{f"held_out_{key}": value for key, value in results["model"].items()},
@@ -143,10 +155,6 @@ def main():
                 "held_out_pairs": len(pairs),
             },
         }
-        if training:
-            metadata.update(
-                training_data=TRAINING_DATA, training_steps=training["steps"], training=training
-            )
         folder = save_preset(generator, args.out / name, metadata=metadata)
         if args.unseen is not None:
             metadata["metrics"].update(measure_unseen(folder, args))
@@ -172,9 +180,11 @@ def main():
 
 
 def existing_preset(folder):
-    """A preset of `--out` as it is: its generator, description and training record."""
+    """A preset of `--out` as it is: its generator, and the metadata that stays (description,
+    licence, training record)."""
     metadata = read_metadata(folder)
-    return load_preset(folder), metadata["description"], metadata.get("training")
+    kept = ("description", "license", "training_data", "training_steps", "training")
+    return load_preset(folder), {key: metadata[key] for key in kept if metadata.get(key)}
 
 
 def measure_unseen(folder, args):
