@@ -348,8 +348,14 @@ def test_the_training_flags_follow_the_config():
         "model": run.MODELS,
         "reconstruction_loss": run.RECONSTRUCTION_LOSSES,
         "perceptual_backbone": run.PERCEPTUAL_BACKBONES,
+        "precision": run.PRECISIONS,
+        "strategy": run.STRATEGIES,
         "adversarial": ADVERSARIAL_LOSSES,
     }
+    # The training precisions are the ones presets load in.
+    from posegan_zoo.presets.format import PRECISIONS
+
+    assert tuple(PRECISIONS) == run.PRECISIONS
     assert bounds == run.FIELD_BOUNDS
 
 

@@ -262,3 +262,42 @@ def test_corrupt_checkpoint_records_are_named(tmp_path):
     (tmp_path / "ckpt-9.keras").write_bytes(b"garbage")
     with pytest.raises(CheckpointError, match=r"ckpt-9\.keras"):
         load_checkpoint(tmp_path / "ckpt-9.keras")
+
+
+@pytest.mark.parametrize(
+    "precision, policy", [("bf16", "mixed_bfloat16"), ("fp16", "mixed_float16")]
+)
+def test_runs_train_in_16_bits_with_float32_weights(tennis_dir, tmp_path, precision, policy):
+    out = tmp_path / precision
+    command = _command(tennis_dir, out, "--steps", "2", "--precision", precision)
+    summary = _run([*command, "--adversarial", "lsgan"])
+    assert summary["steps"] == 2
+    trainer = load_checkpoint(latest_checkpoint(out / "checkpoints")[0])
+    for model in (trainer.generator, trainer.discriminator):
+        assert model.dtype_policy.name == policy
+        assert all(weight.dtype == "float32" for weight in model.weights)
+    scaled = isinstance(trainer.generator_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (precision == "fp16")  # float16 needs loss scaling, bfloat16 does not
+    assert load_generator(out).dtype_policy.name == policy
+    losses = (out / "history.csv").read_text().splitlines()[1:]
+    assert losses and all(np.isfinite(float(value)) for row in losses for value in row.split(","))
+
+
+def test_a_mirrored_run_on_two_devices_resumes_on_one(tennis_dir, tmp_path):
+    # Two logical CPUs stand for two GPUs; they must exist before TensorFlow starts.
+    script = (
+        "import sys, tensorflow as tf\n"
+        "cpu = tf.config.list_physical_devices('CPU')[0]\n"
+        "tf.config.set_logical_device_configuration(\n"
+        "    cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+        "from posegan_zoo.cli import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "mirrored"
+    command = _command(tennis_dir, out, "--steps", "2", "--strategy", "mirrored")
+    summary = _run([sys.executable, "-c", script, *command[3:]])
+    assert summary["steps"] == 2 and summary["replicas"] == 2
+    resumed = _run(_command(tennis_dir, out, "--steps", "3"))  # one device, same run
+    assert resumed["steps"] == 3 and resumed["replicas"] == 1
+    # config.json keeps how the run began; the strategy is one of the resumable changes.
+    assert json.loads((out / "config.json").read_text())["strategy"] == "mirrored"

@@ -16,6 +16,10 @@ class KeyedFunctionalModel(PresetMixin, keras.Model):
 
     def _init_functional(self, inputs, outputs, name, dtype, kwargs):
         super().__init__(inputs=inputs, outputs=outputs, name=name, dtype=dtype, **kwargs)
+        if dtype is not None:
+            # A functional model keeps the float32 policy whatever its layers were given;
+            # the model's own policy is what `get_config` saves and a reload rebuilds with.
+            self.dtype_policy = keras.dtype_policies.get(dtype)
         self.input_keys = tuple(inputs)
 
     def call(self, inputs, training=None, mask=None):

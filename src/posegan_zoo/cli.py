@@ -68,6 +68,8 @@ _TRAINING_CHOICES = {
     "model": "MODELS",
     "reconstruction_loss": "RECONSTRUCTION_LOSSES",
     "perceptual_backbone": "PERCEPTUAL_BACKBONES",
+    "precision": "PRECISIONS",
+    "strategy": "STRATEGIES",
 }
 _TRAINING_HELP = {
     "model": "the generator to train: posewarp (the paper's), unet (the UNet baseline) or "
@@ -99,6 +101,11 @@ _TRAINING_HELP = {
     "seed": "random seed of the weights, the pair draw and the augmentation",
     "keep_checkpoints": "how many of the newest checkpoints RUN/checkpoints keeps",
     "deterministic": "deterministic TensorFlow ops: slower, for exact resumes",
+    "precision": "compute precision: fp32, bf16 (mixed_bfloat16) or fp16 (mixed_float16, "
+    "with loss scaling); weights and losses stay float32. 16 bits pay on GPUs and on CPUs "
+    "with AVX512_BF16 or AMX",
+    "strategy": "none (one device) or mirrored (every local GPU; --batch-size is then the "
+    "global batch); a run may resume under another strategy",
 }
 _TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -261,7 +268,7 @@ def _add_hub_flags(parser):
 def _add_precision_flag(parser):
     parser.add_argument(
         "--precision",
-        choices=("fp32", "bf16", "fp16"),
+        choices=training_fields()[1]["precision"],
         default="fp32",
         help="the generator's compute precision: fp32, bf16 (mixed_bfloat16: for CPUs with "
         "AVX512_BF16 or AMX, and GPUs) or fp16 (mixed_float16: for GPUs); the weights stay "
@@ -493,6 +500,7 @@ def _train(args):
         summary = run_training(config)
     record = {
         "steps": summary["steps"],
+        "replicas": summary["replicas"],
         "evaluation": summary["evaluation"],
         "model": f"{config.output}/model/generator.keras",
     }

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from posegan_zoo._json import read_json
 from posegan_zoo.errors import InvalidConfigError
+from posegan_zoo.presets.format import with_dtype
 from posegan_zoo.presets.generators import load_generator
 from posegan_zoo.training.callbacks import SampleGridCallback
 from posegan_zoo.training.checkpoints import (
@@ -26,6 +27,9 @@ from posegan_zoo.training.checkpoints import (
 MODELS = ("posewarp", "unet", "refined-warp")
 PERCEPTUAL_BACKBONES = ("auto", "vgg19", "mobilenet_v2")
 RECONSTRUCTION_LOSSES = ("perceptual", "l1", "ssim")
+# Compute precisions (`posegan_zoo.presets.format.PRECISIONS` maps them to dtype policies).
+PRECISIONS = ("fp32", "bf16", "fp16")
+STRATEGIES = ("none", "mirrored")
 # Inclusive (low, high) of every numeric field; None: unbounded on that side.
 FIELD_BOUNDS = {
     "image_size": (32, 2048),
@@ -77,6 +81,13 @@ class TrainingConfig:
             checkpoint period (the last epoch is shorter when it does not divide `steps`).
         holdout_fraction: share of each clip's last frames kept out for validation (0: none).
         deterministic: make TensorFlow ops deterministic (slower; for exact resumes).
+        precision: "fp32", "bf16" (`mixed_bfloat16`) or "fp16" (`mixed_float16`, with loss
+            scaling): the models compute in 16 bits, weights and losses stay float32. It
+            pays on GPUs and on CPUs with bf16 units (AVX512_BF16, AMX).
+        strategy: "none" (one device) or "mirrored" (`tf.distribute.MirroredStrategy`
+            over every local GPU, or without one the logical CPUs TensorFlow was given):
+            `batch_size` is then the global batch, split across the replicas. A run
+            may resume under another strategy.
 
     Example:
 
@@ -108,11 +119,20 @@ class TrainingConfig:
     seed: int = 0
     keep_checkpoints: int = 3
     deterministic: bool = False
+    precision: str = "fp32"
+    strategy: str = "none"
 
     def __post_init__(self):
         self._check_types_and_bounds()
-        if self.model not in MODELS:
-            raise InvalidConfigError(f"`model` must be one of {MODELS}, got {self.model!r}.")
+        for name, allowed in (
+            ("model", MODELS),
+            ("precision", PRECISIONS),
+            ("strategy", STRATEGIES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise InvalidConfigError(
+                    f"`{name}` must be one of {allowed}, got {getattr(self, name)!r}."
+                )
         if self.reconstruction_loss not in RECONSTRUCTION_LOSSES:
             raise InvalidConfigError(
                 f"`reconstruction_loss` must be one of {RECONSTRUCTION_LOSSES}, "
@@ -205,7 +225,14 @@ class TrainingConfig:
 # Settings a resumed run may change: how long it runs and how it keeps checkpoints. Any
 # other difference would be silently ignored (the model, its losses and optimizer state
 # come from the checkpoint), so resuming with one is refused.
-RESUMABLE_CHANGES = ("output", "steps", "steps_per_epoch", "keep_checkpoints", "deterministic")
+RESUMABLE_CHANGES = (
+    "output",
+    "steps",
+    "steps_per_epoch",
+    "keep_checkpoints",
+    "deterministic",
+    "strategy",
+)
 RUN_CONFIG = "config.json"
 _PATH_FIELDS = ("data", "init_from", "vgg_weights", "vgg_statistics")
 
@@ -255,7 +282,14 @@ def check_resume_config(config, output):
     recorded = read_json(path, InvalidConfigError, what="run config")
     if not isinstance(recorded, dict):
         raise InvalidConfigError(f"run config {path}: expected a table of settings.")
-    recorded, current = _comparable(recorded), _comparable(dataclasses.asdict(config))
+    # A setting newer than the run was recorded with its default.
+    defaults = {
+        field.name: field.default
+        for field in dataclasses.fields(TrainingConfig)
+        if field.default is not dataclasses.MISSING
+    }
+    recorded = _comparable({**defaults, **recorded})
+    current = _comparable(dataclasses.asdict(config))
     differing = [
         f"{name}: {recorded.get(name)!r} -> {value!r}"
         for name, value in current.items()
@@ -268,11 +302,24 @@ def check_resume_config(config, output):
         )
 
 
+def _strategy(name):
+    """The `tf.distribute` strategy of `TrainingConfig.strategy`."""
+    if name == "none":
+        return tf.distribute.get_strategy()
+    # Every GPU; without one, every logical CPU (one, unless TensorFlow was given more).
+    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+    return tf.distribute.MirroredStrategy([device.name for device in devices])
+
+
 def _build_generator(config):
+    if config.init_from:
+        return load_generator(config.init_from, config.precision)
+    return with_dtype(_new_generator(config), config.precision)
+
+
+def _new_generator(config):
     from posegan_zoo.models import PoseWarpGenerator, RefinedWarpGenerator, UNetBaseline
 
-    if config.init_from:
-        return load_generator(config.init_from)
     unet_widths = (
         {}
         if config.width is None
@@ -319,6 +366,7 @@ def _build_trainer(config, generator):
                 dense_widths=[config.width] * 2,
             )
         )
+        discriminator = with_dtype(discriminator, config.precision)
     options = {
         "adversarial": config.adversarial or "bce",
         "adversarial_weight": config.adversarial_weight if config.adversarial else 0.0,
@@ -415,12 +463,14 @@ def run_training(config, verbose="auto"):
     else:
         train_clips, eval_pairs = clips, []
 
-    resumed = load_latest_checkpoint(output / "checkpoints")
-    if resumed is not None:
-        check_resume_config(config, output)
-        trainer = resumed[0]
-    else:
-        trainer = _build_trainer(config, _build_generator(config))
+    strategy = _strategy(config.strategy)
+    with strategy.scope():  # the variables are made (or loaded) on every replica
+        resumed = load_latest_checkpoint(output / "checkpoints")
+        if resumed is not None:
+            check_resume_config(config, output)
+            trainer = resumed[0]
+        else:
+            trainer = _build_trainer(config, _build_generator(config))
     _record_config(config, output)
     step = int(trainer.step_counter.numpy())
     image_size = trainer.generator.image_size
@@ -490,6 +540,7 @@ def run_training(config, verbose="auto"):
         "config": dataclasses.asdict(config),
         "steps": int(trainer.step_counter.numpy()),
         "resumed_from_step": step if resumed is not None else None,
+        "replicas": strategy.num_replicas_in_sync,
         "evaluation": {k: float(v) for k, v in evaluation.items()},
         "history": {k: [float(x) for x in v] for k, v in history.items()},
     }

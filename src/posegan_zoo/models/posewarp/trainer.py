@@ -134,7 +134,9 @@ class PoseWarpTrainer(keras.Model):
         """
         generator_optimizer = generator_optimizer or keras.optimizers.Adam(1e-4)
         discriminator_optimizer = discriminator_optimizer or keras.optimizers.Adam(1e-4)
-        mixed = keras.config.dtype_policy().name == "mixed_float16"
+        # float16 needs loss scaling, whether the policy is global or the generator's own.
+        policies = (keras.config.dtype_policy().name, self.generator.dtype_policy.name)
+        mixed = "mixed_float16" in policies
         if mixed and not isinstance(generator_optimizer, keras.optimizers.LossScaleOptimizer):
             generator_optimizer = keras.optimizers.LossScaleOptimizer(generator_optimizer)
         if mixed and not isinstance(discriminator_optimizer, keras.optimizers.LossScaleOptimizer):
