@@ -1,13 +1,17 @@
 """Trains the candidate `posewarp-open` preset and says whether it is ready to ship.
 
 The recipe, in resumable stages (each a run folder under `--runs`; rerunning the script
-continues where a stage stopped and skips finished ones):
+continues where a stage stopped and skips finished ones). Today it is one stage:
+`RefinedWarpGenerator` at 256 on `open/train`, from its untrained state (which *is*
+`warp-only`: the correction starts at zero), SSIM + 1 x pixel L1 + 5 x the cycle L1 (the
+way back to the source pose, which `evaluate` scores as "recovered"), Adam 1e-4, 1,200
+steps of 4 pairs.
 
-1. `RefinedWarpGenerator` at 256 on `open/train`: MobileNetV2 perceptual loss, Adam 2e-4.
-2. From stage 1: perceptual + 3 x pixel L1, Adam 1e-4 (the perceptual loss alone lets the
-   person's colours drift darker).
-3. From stage 2: the same plus 3 x the cycle (way back to the source pose) L1, which trains
-   the path `evaluate` scores as "recovered".
+Measured on 2026-12-03 (person-masked SSIM on open/heldout, 32 pairs, fake / recovered):
+this recipe 0.520 / 0.740, warp-only 0.516 / 0.735, copy-source 0.408. An earlier
+three-stage recipe (MobileNetV2 perceptual, then + 3 x L1, then + 3 x cycle; 800 + 500 +
+1,500 steps) reached 0.523 on the fake but only 0.683 on the recovered image: the
+perceptual stages move the fake away from what the way back can undo.
 
 Then every stage's final model is scored on `open/heldout` (clips of people no training
 clip shows) with `posegan-zoo evaluate`'s pairs, beside copying the source and `warp-only`,
@@ -17,7 +21,7 @@ both baselines on person-masked SSIM of the fake and of the recovered image.
 Build the datasets first (`examples/build_video_datasets.py`), then:
 
     python examples/train_open_preset.py --datasets DATASETS --runs RUNS --out PRESET_DIR
-    python examples/train_open_preset.py ... --steps 4,4,4 --image-size 64 --width 8  # quick
+    python examples/train_open_preset.py ... --steps 4 --image-size 64 --width 8  # quick
 """
 
 import argparse
@@ -29,11 +33,18 @@ from posegan_zoo.presets import export_run
 from posegan_zoo.training import TrainingConfig, run_training
 
 STAGES = (
-    ("stage1-perceptual", {"learning_rate": 2e-4, "seed": 0}),
-    ("stage2-l1", {"learning_rate": 1e-4, "l1_weight": 3.0, "seed": 1}),
-    ("stage3-cycle", {"learning_rate": 1e-4, "l1_weight": 3.0, "cycle_weight": 3.0, "seed": 2}),
+    (
+        "ssim-cycle",
+        {
+            "learning_rate": 1e-4,
+            "reconstruction_loss": "ssim",
+            "l1_weight": 1.0,
+            "cycle_weight": 5.0,
+            "seed": 3,
+        },
+    ),
 )
-DEFAULT_STEPS = (800, 500, 1500)
+DEFAULT_STEPS = (1200,)
 # The figures a preset must beat both baselines on.
 GATES = ("masked_ssim", "recovered_masked_ssim")
 DESCRIPTION = (
@@ -55,7 +66,7 @@ def main():
     parser.add_argument(
         "--steps",
         default=",".join(map(str, DEFAULT_STEPS)),
-        help="steps of the three stages, comma-separated",
+        help="steps of each stage, comma-separated",
     )
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--width", type=int, default=None, help="one width for every conv")
@@ -79,7 +90,6 @@ def main():
             batch_size=args.batch_size,
             steps=count,
             steps_per_epoch=min(100, count),
-            reconstruction_loss="perceptual",
             holdout_fraction=0.0,
             keep_checkpoints=2,
             **options,

@@ -129,7 +129,7 @@ def test_train_open_preset_runs_its_stages_scores_and_exports(tmp_path, tennis_d
         "--out",
         str(tmp_path / "preset"),
         "--steps",
-        "2,1,1",
+        "2",
         "--image-size",
         "64",
         "--width",
@@ -139,11 +139,12 @@ def test_train_open_preset_runs_its_stages_scores_and_exports(tmp_path, tennis_d
     ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "| stage3-cycle |" in result.stdout and "| warp-only |" in result.stdout
+    assert "| ssim-cycle |" in result.stdout and "| warp-only |" in result.stdout
     assert "READY" in result.stdout  # the verdict, whichever it is
     from posegan_zoo.presets import read_metadata
 
     metadata = read_metadata(tmp_path / "preset")
-    assert metadata["training_steps"] == 1
+    assert metadata["training_steps"] == 2
+    assert metadata["training"]["loss"].startswith("ssim + 1 x pixel L1 + 5 x cycle")
     # The held-out folder is another folder than the training data: its figures are held out.
     assert {"held_out_masked_ssim", "warp_only_masked_ssim"} <= set(metadata["metrics"])
