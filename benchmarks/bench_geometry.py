@@ -6,8 +6,10 @@ Times, in the same run and on the same inputs (real poses of the tennis clip, cr
 paper's way and jittered to fill the batch):
 
 (a) the geometry of a batch of PoseWarp inputs: source and target joint heatmaps, the source
-    mask log prior and the limb transforms. The package makes one vectorized call per batch;
-    the reference approach (`tests/reference_impl.py`) runs example by example.
+    mask log prior and the limb transforms. The package's tensor ops take one call per
+    batch, through the numpy entry points (eager) and as training runs them (the
+    `PoseGeometry` layer in a `tf.function`); the reference approach
+    (`tests/reference_impl.py`) runs example by example.
 (b) the spatial transformer: masking a batch of images with 11 layer masks and warping the
     10 limb layers. The package's `SpatialTransformer` ("standard" and "reference"
     resampling) against the reference approach: one `affine_warp_reference` call per limb
@@ -16,18 +18,11 @@ paper's way and jittered to fill the batch):
 Each figure is the median of `--repeats` timed runs (time.perf_counter) of one batch (15
 for (a), whose runs are short, 5 for (b)), for each batch size of `--batch`. The
 implementations take turns, each turn two calls in a row, and the second is the one timed:
-the first runs in the state the other side left (see `interleaved_medians`), which cost the
-package's geometry at batch 4 about 2.4 ms (1,900 page faults on its output arrays) on top
-of its 5-8 ms, as much as an 80 ms sleep before the call did (idle cores); (a) prints that
-first-call time too. The last column is the package's throughput divided by the reference's
-(same mode). Warp results are awaited by reading one element of each (a full copy to numpy
-would add the same ~20 ms of memory traffic to both sides at batch 16).
-
-Batch size matters for (a): the package returns one array per batch, and an array over
-32 MB (the prior at batch 16 and 256 x 256 is 46 MB) is a fresh memory mapping on every
-call with glibc: at batch 16 its page faults took 12 ms of the package's 32 (measured
-against the same calls writing into reused arrays). Batch 4 is the training pipeline's
-default.
+the first runs in the state the other side left (see `interleaved_medians`); (a) prints
+that first-call time too. The last column is the package's throughput divided by the
+reference's (same mode). Graph results are awaited by reading one element of each (a full
+copy to numpy would add the same memory traffic to both sides). Batch 4 is the training
+pipeline's default.
 """
 
 import argparse
@@ -48,6 +43,7 @@ import reference_impl as ref  # noqa: E402
 import scipy.io  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from posegan_zoo.layers import PoseGeometry  # noqa: E402
 from posegan_zoo.models import SpatialTransformer  # noqa: E402
 from posegan_zoo.pose import (  # noqa: E402
     Pose,
@@ -126,6 +122,19 @@ def package_geometry(source, target, size):
         mask_log_prior(source, size),
         limb_transforms(source, target),
     )
+
+
+def make_graph_geometry(source, target, size):
+    """The same geometry as training computes it: `PoseGeometry` in a `tf.function`."""
+    layer = PoseGeometry()
+    inputs = {
+        "source_image": tf.zeros((len(source), size, size, 3)),
+        "source_keypoints": tf.constant(np.where(source.visible[..., None], source.joints, np.nan)),
+        "target_keypoints": tf.constant(np.where(target.visible[..., None], target.joints, np.nan)),
+    }
+    graph = tf.function(layer)
+    keys = ("source_pose", "target_pose", "mask_prior", "transforms")
+    return lambda: [wait(graph(inputs)[key]) for key in keys]
 
 
 def reference_geometry(source, target, size):
@@ -262,6 +271,7 @@ def benchmark_batch(batch, size, geometry_repeats, warp_repeats):
         {
             "reference": lambda: reference_geometry(source, target, size),
             "package": lambda: package_geometry(source, target, size),
+            "graph": make_graph_geometry(source, target, size),
         },
         geometry_repeats,
     )
@@ -322,6 +332,13 @@ def benchmark_batch(batch, size, geometry_repeats, warp_repeats):
             "numpy",
             a["package"],
             a["reference"] / a["package"],
+        ),
+        (
+            "(a) geometry",
+            "package PoseGeometry, as training runs it",
+            "tf.function",
+            a["graph"],
+            a["reference"] / a["graph"],
         ),
     ]
     for (kind, resampling, mode), seconds in b.items():

@@ -1,4 +1,4 @@
-"""The registered layers: 2x upsampling in both arithmetics, the UNet block."""
+"""The registered layers: 2x upsampling in both arithmetics, the UNet block, pose geometry."""
 
 import keras
 import numpy as np
@@ -7,7 +7,9 @@ import tensorflow as tf
 from model_checks import assert_config_round_trip, assert_saved_model_round_trip
 from reference_impl import upsample_reference
 
-from posegan_zoo.layers import LayerWarp, UNet, Upsample2x
+from posegan_zoo.errors import InvalidConfigError
+from posegan_zoo.layers import LayerWarp, PoseGeometry, UNet, Upsample2x
+from posegan_zoo.pose import Pose, joint_heatmaps, limb_transforms, mask_log_prior
 
 
 def test_standard_upsampling_is_half_pixel_bilinear():
@@ -68,3 +70,67 @@ def test_unet_leaky_relu_slope_is_0_2():
     assert unet.convs[0].activation(keras.ops.convert_to_tensor([-1.0])).numpy()[0] == (
         pytest.approx(-0.2)
     )
+
+
+# -- PoseGeometry --------------------------------------------------------------------------
+
+
+def _geometry_case(batch=3, size=48, seed=0):
+    rng = np.random.default_rng(seed)
+    source = rng.uniform(-4, size + 4, (batch, 14, 2))
+    target = rng.uniform(0, size, (batch, 14, 2))
+    source[rng.random((batch, 14)) < 0.2] = np.nan
+    # float32 joints, as the pipeline gives them; the numpy calls get the same values.
+    source, target = source.astype("float32"), target.astype("float32")
+    inputs = {
+        "source_image": np.zeros((batch, size, size, 3), "float32"),
+        "source_keypoints": source,
+        "target_keypoints": target,
+    }
+    return inputs, Pose(source.astype("float64")), Pose(target.astype("float64"))
+
+
+def test_pose_geometry_in_a_graph_matches_the_numpy_entry_points():
+    inputs, source, target = _geometry_case()
+    size = inputs["source_image"].shape[1:3]
+    expected = {
+        "source_pose": joint_heatmaps(source, size),
+        "target_pose": joint_heatmaps(target, size),
+        "mask_prior": mask_log_prior(source, size),
+        "transforms": limb_transforms(source, target),
+        "target_mask_prior": mask_log_prior(target, size),
+        "reverse_transforms": limb_transforms(target, source),
+    }
+    layer = PoseGeometry(reverse=True)
+    in_graph = tf.function(layer)(inputs)
+    # Inside a tf.data map too: the training pipeline computes the maps there.
+    mapped = next(iter(tf.data.Dataset.from_tensors(inputs).map(layer)))
+    for outputs in (in_graph, mapped):
+        assert set(outputs) == set(inputs) | set(expected)
+        for key, value in expected.items():
+            assert outputs[key].dtype == tf.float32, key
+            np.testing.assert_allclose(outputs[key], value, atol=1e-5, rtol=0, err_msg=key)
+    assert "target_mask_prior" not in PoseGeometry()(inputs)
+
+
+def test_pose_geometry_keeps_maps_given_with_the_inputs():
+    inputs, _, _ = _geometry_case(batch=2)
+    given = np.full((2, 2, 3, 11), 7.0, "float32")
+    outputs = PoseGeometry()({**inputs, "transforms": given})
+    np.testing.assert_array_equal(outputs["transforms"], given)
+    assert outputs["mask_prior"].shape == (2, 48, 48, 11)
+
+
+def test_pose_geometry_feeds_a_generator_and_round_trips():
+    from posegan_zoo.models import PoseWarpGenerator
+
+    inputs, _, _ = _geometry_case(batch=2, size=32)
+    layer = PoseGeometry(reverse=True, sigma=2.0)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert isinstance(clone, PoseGeometry) and clone.get_config() == layer.get_config()
+    generator = PoseWarpGenerator.tiny(32, width=4)
+    assert generator(layer(inputs)).shape == (2, 32, 32, 3)
+    with pytest.raises(InvalidConfigError, match="downsample"):
+        PoseGeometry(downsample=0)
+    with pytest.raises(InvalidConfigError, match="sigma"):
+        PoseGeometry(sigma=-1.0)

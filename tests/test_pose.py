@@ -6,9 +6,6 @@ real poses of the tennis clip cropped the paper's way, and on poses with missing
 joints outside the frame; the warps are checked against scipy and the gather sampler.
 """
 
-import multiprocessing
-import threading
-
 import numpy as np
 import pytest
 import reference_impl as ref
@@ -24,7 +21,6 @@ from posegan_zoo.pose import (
     LIMBS,
     NUM_LIMBS,
     Pose,
-    _parallel,
     centre_and_scale,
     crop_matrix,
     crop_scale,
@@ -437,18 +433,6 @@ def test_batched_calls_equal_a_loop_of_single_calls():
     assert batched["prior"].shape == (2, 3, 32, 64, 11)
     assert batched["transforms"].shape == (2, 3, 2, 3, 11)
     assert batched["scale"].shape == (2, 3)
-    # The per-pixel maps start on a 64-byte boundary, where TensorFlow wraps an array as a
-    # tensor without copying it (the training pipeline hands them over every batch); numpy
-    # alone gives 16 bytes, so several sizes make a lucky pass unlikely.
-    for size in ((32, 64), (48, 48), (256, 256)):
-        maps = {
-            "heatmaps": joint_heatmaps(source, size),
-            "masks": limb_masks(source, size),
-            "prior": mask_log_prior(source, size),
-        }
-        for name, array in maps.items():
-            assert array.ctypes.data % 64 == 0, (name, size)
-            assert array.flags.c_contiguous and array.flags.writeable, (name, size)
     for i in range(2):
         for j in range(3):
             single = {
@@ -462,61 +446,6 @@ def test_batched_calls_equal_a_loop_of_single_calls():
                 np.testing.assert_allclose(
                     batched[name][i, j], value, rtol=1e-6, atol=1e-7, err_msg=name
                 )
-
-
-@pytest.mark.parametrize("cores", [1, 3])
-def test_per_pose_maps_do_not_depend_on_the_number_of_cores(monkeypatch, cores):
-    # The per-pixel maps are filled one pose at a time by a thread per core; any split of a
-    # batch over the cores gives the same arrays, and a worker's error reaches the caller.
-    rng = np.random.default_rng(18)
-    pose = random_poses(rng, 7, 48)
-    expected = mask_log_prior(pose, 48), limb_masks(pose, 48)
-    monkeypatch.setattr(_parallel, "usable_cores", lambda: cores)
-    np.testing.assert_array_equal(mask_log_prior(pose, 48), expected[0])
-    np.testing.assert_array_equal(limb_masks(pose, 48), expected[1])
-
-    # The threads share one queue: every index is handed out once, to one thread.
-    handed_out = []
-    _parallel.split_over_cores(handed_out.extend, 50)
-    assert sorted(handed_out) == list(range(50))
-
-    def fail(indices):
-        if 5 in indices:
-            raise RuntimeError("worker failed")
-
-    with pytest.raises(RuntimeError, match="worker failed"):
-        _parallel.split_over_cores(fail, 7)
-
-    # Called from a worker thread, it stays on that thread: one call with every index.
-    calls = []
-    worker = threading.Thread(target=_parallel.split_over_cores, args=(calls.append, 7))
-    worker.start()
-    worker.join()
-    assert [list(indices) for indices in calls] == [list(range(7))]
-
-
-def _split_in_child(results):
-    handed_out = []
-    _parallel.split_over_cores(handed_out.extend, 20)
-    results.put(sorted(handed_out))
-
-
-@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs os.fork")
-def test_helper_threads_are_started_again_in_a_forked_child(monkeypatch):
-    # The helper threads are kept between calls; a child made by fork() has none of them
-    # and must start its own instead of queueing work for its parent's.
-    monkeypatch.setattr(_parallel, "usable_cores", lambda: 2)
-    _parallel.split_over_cores(lambda indices: list(indices), 4)
-    context = multiprocessing.get_context("fork")
-    results = context.Queue()
-    child = context.Process(target=_split_in_child, args=(results,))
-    child.start()
-    try:
-        assert results.get(timeout=60) == list(range(20))
-    finally:
-        child.join(timeout=10)
-        if child.is_alive():
-            child.kill()
 
 
 def test_transforms_need_the_same_batch_shape():

@@ -16,7 +16,7 @@ How it runs: pair indices come from a counter and a stateless RNG, so a seed fix
 stream however many workers run; frames are decoded once and kept in a shared in-memory
 cache, of which each example reads only the window its crop covers; crop and augmentation
 are one affine warp per image in TensorFlow; the pose geometry (heatmaps, mask prior, limb
-transforms) is computed per batch by the vectorized numpy code.
+transforms) is computed per batch by `posegan_zoo.layers.PoseGeometry`, in the graph.
 """
 
 import collections
@@ -31,16 +31,11 @@ from posegan_zoo._validation import as_image_size
 from posegan_zoo.data.augment import Augmentation, augmentation_matrix
 from posegan_zoo.data.clip import Clip
 from posegan_zoo.errors import InvalidConfigError, InvalidImageError
+from posegan_zoo.layers.pose_geometry import PoseGeometry
 from posegan_zoo.pose import (
     FLIP_PERMUTATION,
-    NUM_JOINTS,
-    NUM_LIMBS,
     OBJECT_SCALE_FACTOR,
-    Pose,
     crop_scale,
-    joint_heatmaps,
-    limb_transforms,
-    mask_log_prior,
     person_scale,
 )
 
@@ -332,43 +327,11 @@ def pair_dataset(
             example["target_mask"] = resample(frames[3], origins[1]) / 255.0
         return example
 
-    def add_geometry(batch):
-        @exit_safe
-        def geometry(source, target):
-            source, target = Pose(source), Pose(target)
-            size = (height, width)
-            arrays = [
-                joint_heatmaps(source, size),
-                joint_heatmaps(target, size),
-                mask_log_prior(source, size),
-                limb_transforms(source, target),
-            ]
-            if reverse_inputs:
-                arrays += [mask_log_prior(target, size), limb_transforms(target, source)]
-            return arrays
+    geometry = PoseGeometry(reverse=reverse_inputs)
 
-        pose_shape = [None, height // 2, width // 2, NUM_JOINTS]
-        prior_shape = [None, height, width, NUM_LIMBS + 1]
-        transform_shape = [None, 2, 3, NUM_LIMBS + 1]
-        names = {
-            "source_pose": pose_shape,
-            "target_pose": pose_shape,
-            "mask_prior": prior_shape,
-            "transforms": transform_shape,
-        }
-        if reverse_inputs:
-            names.update(target_mask_prior=prior_shape, reverse_transforms=transform_shape)
-        outputs = tf.numpy_function(
-            geometry,
-            [batch["source_keypoints"], batch["target_keypoints"]],
-            [tf.float32] * len(names),
-            stateful=False,
-        )
+    def add_geometry(batch):
         target = batch.pop("target_image")
-        inputs = dict(batch)
-        for (name, shape), value in zip(names.items(), outputs, strict=True):
-            inputs[name] = tf.ensure_shape(value, shape)
-        return inputs, target
+        return geometry(batch), target
 
     autotune = tf.data.AUTOTUNE
     if pairs is None:

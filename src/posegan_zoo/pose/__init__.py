@@ -1,6 +1,7 @@
 """Pose geometry for the 14-joint MPII-style layout.
 
-Everything here is vectorized numpy and accepts batched poses (leading batch axes).
+Everything here takes numpy arrays or `Pose` objects with leading batch axes. The per-pixel
+maps come from the tensor ops of `posegan_zoo.pose.graph`, which also run in a graph.
 """
 
 from posegan_zoo.pose.crop import (
