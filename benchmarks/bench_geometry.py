@@ -134,7 +134,12 @@ def make_graph_geometry(source, target, size):
     }
     graph = tf.function(layer)
     keys = ("source_pose", "target_pose", "mask_prior", "transforms")
-    return lambda: [wait(graph(inputs)[key]) for key in keys]
+
+    def run():
+        outputs = graph(inputs)
+        return [wait(outputs[key]) for key in keys]
+
+    return run
 
 
 def reference_geometry(source, target, size):
