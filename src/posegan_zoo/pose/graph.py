@@ -75,28 +75,22 @@ def joint_heatmaps(keypoints, height, width, downsample=DEFAULT_DOWNSAMPLE, sigm
     return ops.cast(gy[:, :, None, :] * gx[:, None, :, :], "float32")
 
 
+def _limb_points(joints, first_joints, torso_joints):
+    """One point per limb: `first_joints` of the nine two-joint limbs, the torso's mean."""
+    torso = ops.mean(ops.take(joints, torso_joints, axis=1), axis=1, keepdims=True)
+    return ops.concatenate([ops.take(joints, first_joints, axis=1), torso], axis=1)
+
+
 def limb_axes(keypoints):
     """Each limb's start point, end point and validity: `(batch, 10, 2)` twice, `(batch, 10)`.
 
     The torso runs from the midpoint of the shoulders to the midpoint of the hips. A limb is
-    valid when all its joints are visible. Coordinates are float64, 0 where invalid.
+    valid when all its joints are visible. Coordinates are float64; a missing joint counts
+    as (0, 0), as in `Pose.joints`.
     """
     joints, visible = _joints_and_visibility(keypoints)
-    shoulders, hips = list(LIMBS[TORSO][:2]), list(LIMBS[TORSO][2:])
-    start = ops.concatenate(
-        [
-            ops.take(joints, _STARTS[:TORSO], axis=1),
-            ops.mean(ops.take(joints, shoulders, axis=1), axis=1, keepdims=True),
-        ],
-        axis=1,
-    )
-    end = ops.concatenate(
-        [
-            ops.take(joints, _ENDS[:TORSO], axis=1),
-            ops.mean(ops.take(joints, hips, axis=1), axis=1, keepdims=True),
-        ],
-        axis=1,
-    )
+    start = _limb_points(joints, _STARTS[:TORSO], list(LIMBS[TORSO][:2]))
+    end = _limb_points(joints, _ENDS[:TORSO], list(LIMBS[TORSO][2:]))
     limb_visible = ops.reshape(ops.take(visible, _LIMB_JOINTS.reshape(-1), axis=1), (-1, 10, 4))
     valid = ops.all(limb_visible | ~_LIMB_SLOTS[None], axis=-1)
     return start, end, valid
